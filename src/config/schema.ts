@@ -1,0 +1,89 @@
+// The gateway's configuration: one zod schema is both the validator and the type.
+// Every default the product promises lives here, so the README's table and the code agree.
+import { z } from 'zod';
+
+export const PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
+
+const prefix = z.string().regex(PREFIX_PATTERN, 'must match ^[a-z0-9][a-z0-9-]{0,31}$');
+
+const limit = z.object({
+  points: z.number().int().positive(),
+  duration: z.number().positive(),
+  blockDuration: z.number().nonnegative().optional(),
+}).strict();
+
+export const StaticBackendSchema = z.object({
+  prefix,
+  url: z.url({ protocol: /^https?$/ }),
+  /** Extra HTTP headers sent upstream (the backend's own credentials; never the client's). */
+  headers: z.record(z.string(), z.string()).optional(),
+}).strict();
+
+export const ConfigSchema = z.object({
+  server: z.object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8000),
+    /** Largest accepted request body, in bytes. */
+    maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
+    /** Seconds SIGTERM waits for calls in flight before closing sessions. */
+    drainSeconds: z.number().nonnegative().default(10),
+  }).strict().prefault({}),
+  discovery: z.object({
+    consul: z.object({
+      address: z.string().min(1),
+      token: z.string().default(''),
+      tag: z.string().min(1).default('mcp'),
+      datacenter: z.string().optional(),
+      /** Longest blocking-query wait, seconds (Consul caps it at 600). */
+      waitSeconds: z.number().int().min(1).max(600).default(60),
+      /** Minimum time between two polls of one watch, ms: the loop's rate limit under churn. */
+      minPollIntervalMs: z.number().int().nonnegative().default(50),
+      /** Concurrent per-service detail fetches. */
+      concurrency: z.number().int().min(1).max(32).default(4),
+      /** Register this gateway as service `mcp-gateway` (CONTRACT §7). */
+      register: z.boolean().default(true),
+      /** Address Consul's HTTP check should call (default: the bound host and port). */
+      advertiseAddress: z.string().optional(),
+    }).strict().optional(),
+    static: z.array(StaticBackendSchema).default([]),
+  }).strict().prefault({}),
+  naming: z.object({
+    separator: z.string().min(1).max(8).default('__'),
+    maxLength: z.number().int().min(16).max(128).default(64),
+    prefix: z.enum(['always', 'never']).default('always'),
+  }).strict().prefault({}),
+  upstream: z.object({
+    /** Per-call timeout, seconds. */
+    timeoutSeconds: z.number().positive().default(60),
+    /** Cap of the reconnect backoff, seconds. */
+    maxBackoffSeconds: z.number().positive().default(30),
+  }).strict().prefault({}),
+  auth: z.object({
+    mode: z.enum(['none', 'required']).optional(),
+    apiKeys: z.array(z.object({
+      id: z.string().min(1),
+      key: z.string().min(1),
+      tools: z.array(z.string()).optional(),
+      admin: z.boolean().default(false),
+      rateLimit: limit.optional(),
+    }).strict()).default([]),
+    jwt: z.object({
+      jwksUrl: z.url(),
+      issuer: z.string(),
+      audience: z.string(),
+      toolsClaim: z.string().default('mcp_tools'),
+    }).strict().optional(),
+  }).strict().optional(),
+  rateLimit: z.object({
+    redis: z.string().optional(),
+    default: limit.optional(),
+  }).strict().optional(),
+  logging: z.object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    arguments: z.enum(['none', 'keys', 'full']).default('none'),
+  }).strict().prefault({}),
+}).strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
+export type StaticBackend = z.infer<typeof StaticBackendSchema>;

@@ -1,0 +1,143 @@
+// Wires the flow config → discovery → upstream pool → catalog → sessions → HTTP, and owns
+// the lifecycle: start() in that order; close() deregisters, stops intake, drains calls in
+// flight, then closes sessions, pools and the Consul client.
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { CatalogStore } from './catalog/store.js';
+import { separatorWarning } from './catalog/naming.js';
+import type { Config } from './config/schema.js';
+import { DiscoveryAggregator } from './discovery/aggregator.js';
+import { ConsulSource } from './discovery/consul/source.js';
+import type { Source } from './discovery/snapshot.js';
+import { backendsFromEnv, StaticSource } from './discovery/static.js';
+import { createApp } from './http/app.js';
+import { ToolRouter } from './mcp/router.js';
+import { SessionRegistry } from './mcp/sessions.js';
+import { GatewayService } from './registration/gateway-service.js';
+import { UpstreamPool } from './upstream/pool.js';
+
+export interface GatewayOptions {
+  config: Config;
+  log: Logger;
+  /** Environment for `<NAME>_SERVER_URL` backends (default: none). */
+  env?: Record<string, string | undefined>;
+}
+
+export class Gateway {
+  readonly discovery: DiscoveryAggregator;
+  readonly pool: UpstreamPool;
+  readonly catalog: CatalogStore;
+  readonly sessions: SessionRegistry;
+  readonly consul: ConsulSource | undefined;
+  private readonly server: http.Server;
+  private readonly inFlight = { count: 0 };
+  private accepting = true;
+  private registration: GatewayService | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(private readonly options: GatewayOptions) {
+    const { config, log } = options;
+    const sources: Source[] = [];
+    if (config.discovery.static.length) sources.push(new StaticSource('static', config.discovery.static));
+    const fromEnv = backendsFromEnv(options.env ?? {});
+    for (const problem of fromEnv.errors) log.warn(problem);
+    if (fromEnv.backends.length) sources.push(new StaticSource('env', fromEnv.backends));
+    const consulConfig = config.discovery.consul;
+    if (consulConfig) {
+      this.consul = new ConsulSource({
+        address: consulConfig.address,
+        token: consulConfig.token,
+        tag: consulConfig.tag,
+        datacenter: consulConfig.datacenter,
+        waitSeconds: consulConfig.waitSeconds,
+        minPollIntervalMs: consulConfig.minPollIntervalMs,
+        concurrency: consulConfig.concurrency,
+      }, log.child({ component: 'consul' }));
+      sources.push(this.consul);
+    }
+    const warning = separatorWarning(config.naming);
+    if (warning) log.warn(warning);
+
+    this.discovery = new DiscoveryAggregator(sources, log);
+    this.pool = new UpstreamPool({
+      timeoutMs: config.upstream.timeoutSeconds * 1000,
+      maxBackoffMs: config.upstream.maxBackoffSeconds * 1000,
+      log: log.child({ component: 'upstream' }),
+    });
+    this.catalog = new CatalogStore(config.naming, log);
+    const router = new ToolRouter(this.catalog, this.pool);
+    this.sessions = new SessionRegistry(this.catalog, router, log);
+    this.discovery.subscribe((backends) => this.pool.reconcile(backends));
+    this.pool.onChange(() => this.catalog.update(this.pool.toolLists()));
+
+    const app = createApp({
+      discovery: this.discovery,
+      pool: this.pool,
+      catalog: this.catalog,
+      sessions: this.sessions,
+      router,
+      maxBodyBytes: config.server.maxBodyBytes,
+      log,
+      inFlight: this.inFlight,
+      accepting: () => this.accepting,
+    });
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, app.callback());
+  }
+
+  /** The bound address (port 0 in the config picks a free one). */
+  get url(): string {
+    const address = this.server.address() as AddressInfo;
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host}:${address.port}`;
+  }
+
+  async start(): Promise<void> {
+    const { config, log } = this.options;
+    this.server.listen(config.server.port, config.server.host);
+    await once(this.server, 'listening');
+    await this.discovery.start();
+    const consulConfig = config.discovery.consul;
+    if (this.consul && consulConfig?.register) {
+      const port = (this.server.address() as AddressInfo).port;
+      const address = consulConfig.advertiseAddress ?? (['0.0.0.0', '::'].includes(config.server.host) ? '127.0.0.1' : config.server.host);
+      this.registration = new GatewayService(this.consul, { address, port }, log.child({ component: 'registration' }));
+      await this.registration.register();
+    }
+    log.info({
+      url: `${this.url}/mcp`,
+      sources: this.sourceNames(),
+    }, 'gateway listening');
+  }
+
+  private sourceNames(): string[] {
+    const names: string[] = [];
+    if (this.options.config.discovery.static.length) names.push('static');
+    if (backendsFromEnv(this.options.env ?? {}).backends.length) names.push('env');
+    if (this.consul) names.push(`consul(${this.options.config.discovery.consul?.address})`);
+    return names;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { log, config } = this.options;
+    this.accepting = false;
+    await this.registration?.deregister();
+    // Stop intake: no new connections; idle keep-alive sockets close now.
+    this.server.close();
+    this.server.closeIdleConnections();
+    const deadline = Date.now() + config.server.drainSeconds * 1000;
+    while (this.inFlight.count > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    if (this.inFlight.count > 0) log.warn({ inFlight: this.inFlight.count }, 'drain deadline passed; closing with calls in flight');
+    await this.sessions.close();
+    this.server.closeAllConnections();
+    await this.pool.close();
+    await this.discovery.close();
+    log.info('gateway stopped');
+  }
+}

@@ -1,0 +1,65 @@
+// The Koa application: the request path is the order of `use` calls. Request id, error
+// mapping, then the routes: health, readiness, admin views and the MCP endpoint.
+import { randomUUID } from 'node:crypto';
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { CatalogStore } from '../catalog/store.js';
+import type { DiscoveryAggregator } from '../discovery/aggregator.js';
+import type { ToolRouter } from '../mcp/router.js';
+import type { SessionRegistry } from '../mcp/sessions.js';
+import type { UpstreamPool } from '../upstream/pool.js';
+import { mcpEndpoint } from './mcp-endpoint.js';
+
+export interface AppParts {
+  discovery: DiscoveryAggregator;
+  pool: UpstreamPool;
+  catalog: CatalogStore;
+  sessions: SessionRegistry;
+  router: ToolRouter;
+  maxBodyBytes: number;
+  log: Logger;
+  inFlight: { count: number };
+  /** False once shutdown began: readiness fails so load balancers stop sending. */
+  accepting: () => boolean;
+}
+
+export function createApp(parts: AppParts): Koa {
+  const app = new Koa({ proxy: false });
+  app.silent = true;
+  app.on('error', (error: Error) => parts.log.error({ err: error.message }, 'http error'));
+
+  app.use(async (ctx, next) => {
+    const reqId = ctx.get('x-request-id') || randomUUID();
+    ctx.state.reqId = reqId;
+    ctx.set('x-request-id', reqId);
+    await next();
+  });
+
+  const router = new Router();
+  router.get('/healthz', (ctx) => {
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', (ctx) => {
+    const ready = parts.discovery.ready && parts.accepting();
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'not ready', backends: parts.discovery.backends.length, tools: parts.catalog.catalog.tools.length };
+  });
+  router.get('/admin/backends', (ctx) => {
+    ctx.body = parts.pool.describe();
+  });
+  router.get('/admin/tools', (ctx) => {
+    ctx.body = [...parts.catalog.catalog.routes.values()].map((route) => ({
+      name: route.exposed,
+      backend: route.prefix,
+      original: route.original,
+      description: route.tool.description ?? '',
+    }));
+  });
+  const mcp = mcpEndpoint(parts);
+  router.all('/mcp', (ctx) => mcp(ctx));
+
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

@@ -1,0 +1,138 @@
+// The /mcp endpoint. Reads and checks the body once (size cap, JSON, JSON-RPC shape), finds
+// or opens the client session, and either answers a plain tools/call itself (the fast path:
+// no per-call transport objects, JSON answer) or hands the request to the session's SDK
+// transport. Every JSON-RPC request gets one request-log entry.
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'koa';
+import getRawBody from 'raw-body';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import { requestContext, type RequestEntry } from '../mcp/call-context.js';
+import type { ToolRouter } from '../mcp/router.js';
+import type { SessionRegistry } from '../mcp/sessions.js';
+
+export interface McpEndpointOptions {
+  sessions: SessionRegistry;
+  router: ToolRouter;
+  maxBodyBytes: number;
+  log: Logger;
+  /** Calls in flight, for draining at shutdown. */
+  inFlight: { count: number };
+}
+
+type Message = { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
+
+function rpcError(ctx: Context, status: number, code: number, message: string, id: unknown = null): void {
+  ctx.status = status;
+  ctx.type = 'application/json';
+  ctx.body = JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } });
+}
+
+function isMessage(value: unknown): value is Message {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && (value as Message).jsonrpc === '2.0'
+    && (typeof (value as Message).method === 'string' || 'result' in value || 'error' in value);
+}
+
+export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Promise<void> {
+  const { sessions, router, maxBodyBytes, log, inFlight } = options;
+
+  function logEntries(entries: RequestEntry[], started: number, httpStatus: () => number): void {
+    const durationMs = Math.round((performance.now() - started) * 100) / 100;
+    for (const entry of entries) {
+      if (entry.method === undefined) continue;
+      const status = entry.status ?? (httpStatus() < 400 ? 'ok' : 'error');
+      log.info({ ...entry, rpcId: undefined, status, durationMs }, 'mcp request');
+    }
+  }
+
+  return async (ctx) => {
+    const started = performance.now();
+    const reqId = (ctx.state as { reqId?: string }).reqId ?? randomUUID();
+    const principal = (ctx.state as { principal?: string }).principal ?? 'anonymous';
+    const sessionHeader = ctx.get('mcp-session-id') || undefined;
+
+    if (ctx.method !== 'POST') {
+      if (ctx.method !== 'GET' && ctx.method !== 'DELETE') {
+        ctx.set('Allow', 'GET, POST, DELETE');
+        return rpcError(ctx, 405, -32000, 'Method not allowed.');
+      }
+      const session = sessionHeader ? sessions.get(sessionHeader) : undefined;
+      if (!sessionHeader) return rpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      if (!session) return rpcError(ctx, 404, -32001, 'Session not found');
+      ctx.respond = false;
+      await sessions.handle(session.transport, ctx.req, ctx.res);
+      return;
+    }
+
+    let body: unknown;
+    try {
+      const raw = await getRawBody(ctx.req, { limit: maxBodyBytes, length: ctx.get('content-length') || undefined, encoding: 'utf8' });
+      body = JSON.parse(raw);
+    } catch (error) {
+      const status = (error as { status?: number }).status;
+      if (status === 413) return rpcError(ctx, 413, -32600, `Request body larger than ${maxBodyBytes} bytes`);
+      if (status && status < 500) return rpcError(ctx, status, -32600, (error as Error).message);
+      return rpcError(ctx, 400, -32700, 'Parse error: body is not valid JSON');
+    }
+    const messages: unknown[] = Array.isArray(body) ? body : [body];
+    if (messages.length === 0 || !messages.every(isMessage)) {
+      return rpcError(ctx, 400, -32600, 'Invalid Request: expected JSON-RPC 2.0 message(s)');
+    }
+    const entries: RequestEntry[] = (messages as Message[])
+      .filter((m) => typeof m.method === 'string' && m.id !== undefined)
+      .map((m) => ({ reqId, method: m.method as string, rpcId: m.id, sessionId: sessionHeader, principal }));
+    const isInitialize = (messages as Message[]).some((m) => m.method === 'initialize');
+
+    let session = sessionHeader ? sessions.get(sessionHeader) : undefined;
+    if (sessionHeader && !session) {
+      for (const entry of entries) entry.status = 'error';
+      logEntries(entries, started, () => 404);
+      return rpcError(ctx, 404, -32001, 'Session not found');
+    }
+
+    const single = messages.length === 1 ? (messages[0] as Message) : undefined;
+    if (session && single?.method === 'tools/call' && single.id !== undefined && isFastPathCall(single.params)) {
+      inFlight.count += 1;
+      const entry = entries[0]!;
+      try {
+        const result = await router.callTool(single.params as Record<string, unknown>, entry);
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
+      } catch (error) {
+        entry.status = 'error';
+        const code = error instanceof McpError ? error.code : -32603;
+        const message = error instanceof McpError ? error.message.replace(/^MCP error -?\d+: /, '') : 'Internal error';
+        if (!(error instanceof McpError)) log.error({ reqId, err: (error as Error).message }, 'tools/call failed');
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify({ jsonrpc: '2.0', id: single.id, error: { code, message } });
+      } finally {
+        inFlight.count -= 1;
+        logEntries(entries, started, () => 200);
+      }
+      return;
+    }
+
+    let transport = session?.transport;
+    if (!transport) {
+      if (!isInitialize) return rpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      transport = sessions.create(principal);
+    }
+    ctx.respond = false;
+    const res = ctx.res;
+    res.once('finish', () => {
+      if (isInitialize && transport.sessionId) for (const entry of entries) entry.sessionId = transport.sessionId;
+      logEntries(entries, started, () => res.statusCode);
+    });
+    // An SSE answer outlives handleRequest(): the call is in flight until the socket closes.
+    inFlight.count += 1;
+    res.once('close', () => { inFlight.count -= 1; });
+    await requestContext.run(entries, () => sessions.handle(transport, ctx.req, res, body));
+  };
+}
+
+/** Calls that need nothing of the stream: no progress token, so a JSON answer says it all. */
+function isFastPathCall(params: unknown): boolean {
+  if (typeof params !== 'object' || params === null) return false;
+  const meta = (params as { _meta?: { progressToken?: unknown } })._meta;
+  return typeof (params as { name?: unknown }).name === 'string' && meta?.progressToken === undefined;
+}

@@ -1,0 +1,43 @@
+// Routes a tools/call by exposed name to its backend, shared by the fast path and the
+// SDK-server path. Protocol faults (unknown tool) become JSON-RPC errors; a backend's
+// failure becomes a tool result flagged isError that names the backend (CONTRACT §5).
+import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import type { CatalogStore } from '../catalog/store.js';
+import { BackendRpcError, UpstreamError } from '../upstream/errors.js';
+import type { UpstreamPool } from '../upstream/pool.js';
+import type { RequestEntry } from './call-context.js';
+
+export class ToolRouter {
+  constructor(private readonly catalog: CatalogStore, private readonly pool: UpstreamPool) {}
+
+  /** `entry` receives tool, backend and instance for the request log. */
+  async callTool(params: { name?: unknown; arguments?: unknown; _meta?: unknown }, entry: RequestEntry | undefined, signal?: AbortSignal): Promise<CallToolResult> {
+    const name = typeof params.name === 'string' ? params.name : '';
+    const route = this.catalog.catalog.routes.get(name);
+    if (entry) entry.tool = name;
+    if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    if (entry) entry.backend = route.prefix;
+    const upstreamParams: Record<string, unknown> = { name: route.original };
+    if (params.arguments !== undefined) upstreamParams.arguments = params.arguments;
+    if (params._meta !== undefined) upstreamParams._meta = params._meta;
+    try {
+      const { result, instance } = await this.pool.request(route.prefix, 'tools/call', upstreamParams, signal);
+      if (entry) {
+        entry.instance = instance;
+        entry.status = result.isError === true ? 'error' : 'ok';
+      }
+      return result as CallToolResult;
+    } catch (error) {
+      if (entry) entry.status = 'error';
+      if (error instanceof BackendRpcError) throw new McpError(error.code, error.message, error.data);
+      if (error instanceof UpstreamError) {
+        if (entry) {
+          if (error.instance) entry.instance = error.instance;
+          entry.error = error.message;
+        }
+        return { isError: true, content: [{ type: 'text', text: `Tool ${name} failed: ${error.message}` }] };
+      }
+      throw error;
+    }
+  }
+}
