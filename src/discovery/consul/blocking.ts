@@ -28,7 +28,10 @@ export interface ChangeMeta {
 }
 
 export class BlockingWatch<T> {
+  /** The index sent with the next request (0: answer at once). */
   private index = 0n;
+  /** The last index Consul answered with, to tell when it went backwards. */
+  private seen = 0n;
   private closed = false;
   private loop: Promise<void> | undefined;
   private wake: AbortController = new AbortController();
@@ -77,6 +80,9 @@ export class BlockingWatch<T> {
         failures += 1;
         this.errors += 1;
         this.onError(error as Error);
+        // After a failure ask without blocking: a restarted Consul with a lower index would
+        // otherwise hold our request until its index passes the old one, or the wait ends.
+        this.index = 0n;
         if (failures === 1) log.warn({ watch: name, err: (error as Error).message }, 'consul watch failed; keeping last known backends, retrying with backoff');
         const backoff = Math.min(maxBackoffMs, 100 * 2 ** Math.min(failures, 16));
         await this.pause(backoff / 2 + Math.random() * (backoff / 2));
@@ -89,10 +95,11 @@ export class BlockingWatch<T> {
       this.lastSuccess = Date.now();
 
       const next = result.index !== undefined && result.index > 0n ? result.index : 1n;
-      const reset = this.index > 0n && next < this.index;
-      if (reset) log.warn({ watch: name, from: String(this.index), to: String(next) }, 'consul index went backwards; resyncing');
-      const changed = next !== this.index || recovered;
+      const reset = this.seen > 0n && next < this.seen;
+      if (reset) log.warn({ watch: name, from: String(this.seen), to: String(next) }, 'consul index went backwards; resyncing');
+      const changed = next !== this.seen || recovered;
       this.index = next;
+      this.seen = next;
       if (changed) {
         let data: T;
         try {

@@ -61,6 +61,7 @@ export class ConsulSource extends EventEmitter<ConsulSourceEvents> implements So
   private emittedOnce = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly inFlight = new Set<EventEmitter>();
   /** Failed Consul requests since start (for metrics). */
   errors = 0;
   lastSyncAt = 0;
@@ -109,16 +110,19 @@ export class ConsulSource extends EventEmitter<ConsulSourceEvents> implements So
 
   private blocking(call: (opts: Record<string, unknown>) => Promise<unknown>): BlockingFetch {
     return async (index, waitSeconds, timeoutMs) => {
-      const opts: Record<string, unknown> = {
-        index: String(index),
-        wait: `${waitSeconds}s`,
-        timeout: timeoutMs,
-        ctx: { includeResponse: true },
-      };
+      // The client (papi) takes an EventEmitter as ctx: 'cancel' aborts the request, and
+      // includeResponse makes it return the response, whose X-Consul-Index we need.
+      const ctx = Object.assign(new EventEmitter(), { includeResponse: true });
+      this.inFlight.add(ctx);
+      const opts: Record<string, unknown> = { index: String(index), wait: `${waitSeconds}s`, timeout: timeoutMs, ctx };
       if (this.options.datacenter) opts.dc = this.options.datacenter;
-      const [res, body] = (await call(opts)) as [{ headers: Record<string, string | undefined> }, unknown];
-      const header = res.headers['x-consul-index'];
-      return { index: header ? BigInt(header) : undefined, body };
+      try {
+        const [res, body] = (await call(opts)) as [{ headers: Record<string, string | undefined> }, unknown];
+        const header = res.headers['x-consul-index'];
+        return { index: header ? BigInt(header) : undefined, body };
+      } finally {
+        this.inFlight.delete(ctx);
+      }
     };
   }
 
@@ -149,7 +153,7 @@ export class ConsulSource extends EventEmitter<ConsulSourceEvents> implements So
     if (!catalog || !checks) return;
     const prints = checkFingerprints(checks, this.nodes);
     let changed = false;
-    for (const service of [...this.fetchedKey.keys()]) {
+    for (const service of new Set([...this.fetchedKey.keys(), ...this.backends.keys()])) {
       if (catalog.has(service)) continue;
       this.fetchedKey.delete(service);
       this.nodes.delete(service);
@@ -209,6 +213,7 @@ export class ConsulSource extends EventEmitter<ConsulSourceEvents> implements So
     this.closed = true;
     clearTimeout(this.retryTimer);
     const closing = this.watches.map((w) => w.close());
+    for (const ctx of this.inFlight) ctx.emit('cancel');
     this.client.destroy();
     await Promise.all(closing);
     await this.running;
