@@ -1,0 +1,65 @@
+// The `mcp-gateway` command as users run it: an invalid config exits 2 naming the field;
+// `serve` with `<NAME>_SERVER_URL` serves that backend, and SIGTERM stops it cleanly.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { startBackend } from '../fixtures/backend.js';
+import { freePort } from '../fixtures/free-port.js';
+import { connectClient, eventually } from '../fixtures/gateway.js';
+
+const CLI = join(process.cwd(), 'dist/src/cli/main.js');
+
+function run(args: string[], env: Record<string, string> = {}): { child: ReturnType<typeof spawn>; out: () => string; err: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  return { child, out: () => out, err: () => err };
+}
+
+describe('mcp-gateway serve', () => {
+  it('exits 2 with the field named when the config file is invalid', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-cli-'));
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'discovery:\n  static:\n    - { prefix: "Bad Prefix", url: "http://127.0.0.1:1/mcp" }\n');
+    const { child, err } = run(['serve', '--config', file]);
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 2);
+    assert.match(err(), /discovery\.static\.0\.prefix/);
+  });
+
+  it('exits 2 for a config file that is not YAML, and for an unknown command', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'gw-cli-'));
+    const file = join(dir, 'bad.yaml');
+    await writeFile(file, 'server: [unclosed\n');
+    const bad = run(['serve', '--config', file]);
+    assert.equal(((await once(bad.child, 'exit')) as [number])[0], 2);
+    const unknown = run(['frobnicate']);
+    assert.equal(((await once(unknown.child, 'exit')) as [number])[0], 2);
+  });
+
+  it('serves <NAME>_SERVER_URL backends and stops on SIGTERM', async () => {
+    const backend = await startBackend({ tools: [{ name: 'lookup_inventory' }] });
+    const port = await freePort();
+    const { child, out } = run(['serve'], { PORT: String(port), OPS_SERVER_URL: backend.url, LOG_LEVEL: 'info' });
+    try {
+      await eventually(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, 10_000, 'ready');
+      const c = await connectClient(`http://127.0.0.1:${port}/mcp`);
+      await eventually(async () => (await c.client.listTools()).tools.some((t) => t.name === 'ops__lookup_inventory'), 5000, 'tool listed');
+      await c.close();
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number];
+      assert.equal(code, 0);
+      assert.match(out(), /gateway stopped/);
+      assert.ok(out().split('\n').filter(Boolean).every((l) => JSON.parse(l)), 'stdout is JSON lines');
+    } finally {
+      child.kill('SIGKILL');
+      await backend.close();
+    }
+  });
+});
