@@ -5,6 +5,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { ApiKeyStore } from './auth/api-keys.js';
+import { JwtVerifier } from './auth/jwt.js';
 import { CatalogStore } from './catalog/store.js';
 import { separatorWarning } from './catalog/naming.js';
 import type { Config } from './config/schema.js';
@@ -17,6 +19,8 @@ import { ToolRouter } from './mcp/router.js';
 import { SessionRegistry } from './mcp/sessions.js';
 import { GatewayService } from './registration/gateway-service.js';
 import { UpstreamPool } from './upstream/pool.js';
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
 export interface GatewayOptions {
   config: Config;
@@ -72,7 +76,28 @@ export class Gateway {
     this.discovery.subscribe((backends) => this.pool.reconcile(backends));
     this.pool.onChange(() => this.catalog.update(this.pool.toolLists()));
 
+    const auth = config.auth;
+    const authEnabled = auth !== undefined && auth.mode === 'required';
+    const jwt = auth?.jwt ? new JwtVerifier(auth.jwt) : undefined;
+    const metadataUrl = (): string | undefined => (jwt ? `${this.publicUrl}/.well-known/oauth-protected-resource` : undefined);
     const app = createApp({
+      auth: {
+        enabled: authEnabled,
+        keys: auth?.apiKeys.length ? new ApiKeyStore(auth.apiKeys) : undefined,
+        jwt,
+        requiredScope: auth?.jwt?.requiredScope,
+        resourceMetadataUrl: metadataUrl,
+        log,
+      },
+      allowedOrigins: config.server.allowedOrigins,
+      logArguments: config.logging.arguments,
+      resourceMetadata: auth?.jwt ? () => ({
+        resource: `${this.publicUrl}/mcp`,
+        authorization_servers: [auth.jwt!.issuer],
+        bearer_methods_supported: ['header'],
+        scopes_supported: [...new Set([...(auth.jwt!.requiredScope ? [auth.jwt!.requiredScope] : []), ...Object.keys(auth.jwt!.scopes), auth.jwt!.adminScope])],
+        resource_name: 'mcp-gateway',
+      }) : undefined,
       discovery: this.discovery,
       pool: this.pool,
       catalog: this.catalog,
@@ -83,7 +108,13 @@ export class Gateway {
       inFlight: this.inFlight,
       accepting: () => this.accepting,
     });
-    this.server = http.createServer({ keepAliveTimeout: 65_000 }, app.callback());
+    const handler = app.callback();
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handler(req, res));
+  }
+
+  /** The URL clients use (config server.publicUrl, else the bound address). */
+  get publicUrl(): string {
+    return (this.options.config.server.publicUrl ?? this.url).replace(/\/$/, '');
   }
 
   /** The bound address (port 0 in the config picks a free one). */
@@ -93,9 +124,25 @@ export class Gateway {
     return `http://${host}:${address.port}`;
   }
 
+  /** Where to listen: without an `auth` section, loopback only (CONTRACT §3). */
+  private bindHost(): string {
+    const { config, log } = this.options;
+    const host = config.server.host;
+    if (config.auth) {
+      if (config.auth.mode === 'none') log.warn({ host }, 'auth is off (auth.mode: none): anyone who reaches this address can call every tool');
+      return host;
+    }
+    if (!LOOPBACK_HOSTS.has(host)) {
+      log.warn({ requested: host }, 'no auth section: binding to 127.0.0.1 only; set auth (or auth.mode: none) to serve other addresses');
+      return '127.0.0.1';
+    }
+    log.warn('no auth section: serving on loopback without authentication');
+    return host;
+  }
+
   async start(): Promise<void> {
     const { config, log } = this.options;
-    this.server.listen(config.server.port, config.server.host);
+    this.server.listen(config.server.port, this.bindHost());
     await once(this.server, 'listening');
     await this.discovery.start();
     const consulConfig = config.discovery.consul;
@@ -108,7 +155,21 @@ export class Gateway {
     log.info({
       url: `${this.url}/mcp`,
       sources: this.sourceNames(),
+      auth: this.authSummary(),
+      naming: config.naming,
     }, 'gateway listening');
+  }
+
+  /** What auth is configured, without a single secret. */
+  private authSummary(): Record<string, unknown> {
+    const auth = this.options.config.auth;
+    if (!auth) return { mode: 'none (loopback only)' };
+    if (auth.mode === 'none') return { mode: 'none' };
+    return {
+      mode: 'required',
+      apiKeys: auth.apiKeys.map((k) => k.id),
+      jwt: auth.jwt ? { issuer: auth.jwt.issuer, audience: auth.jwt.audience, jwksUrl: auth.jwt.jwksUrl } : undefined,
+    };
   }
 
   private sourceNames(): string[] {

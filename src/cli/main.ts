@@ -9,6 +9,7 @@ import { createLogger } from '../log.js';
 const USAGE = `usage:
   mcp-gateway serve [--config FILE]
   mcp-gateway register --name NAME [--prefix PREFIX] --url URL [--consul ADDR] [--ttl SECONDS] [--id ID]
+  mcp-gateway keygen    prints a new API key and the sha256 line that stores it in the config
 
 environment: HOST, PORT, CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, REDIS_URL, LOG_LEVEL,
 MCP_GATEWAY_CONFIG, <NAME>_SERVER_URL (a static backend with prefix <name>)`;
@@ -72,6 +73,12 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'register':
       return register(rest);
+    case 'keygen': {
+      const { generateKey } = await import('../auth/api-keys.js');
+      const { key, hash } = generateKey();
+      process.stdout.write(`key (give to the client; shown once): ${key}\nconfig (auth.apiKeys[].key):        ${hash}\n`);
+      return;
+    }
     case undefined:
     case 'help':
     case '--help':

@@ -27,6 +27,10 @@ export const ConfigSchema = z.object({
     maxBodyBytes: z.number().int().positive().default(4 * 1024 * 1024),
     /** Seconds SIGTERM waits for calls in flight before closing sessions. */
     drainSeconds: z.number().nonnegative().default(10),
+    /** Browser origins allowed to call /mcp besides loopback ones (DNS-rebinding protection). */
+    allowedOrigins: z.array(z.string()).default([]),
+    /** The URL clients use to reach this gateway (for OAuth metadata); default: the bound address. */
+    publicUrl: z.url().optional(),
   }).strict().prefault({}),
   discovery: z.object({
     consul: z.object({
@@ -57,12 +61,19 @@ export const ConfigSchema = z.object({
     timeoutSeconds: z.number().positive().default(60),
     /** Cap of the reconnect backoff, seconds. */
     maxBackoffSeconds: z.number().positive().default(30),
+    /** Headers per backend prefix (the backend's own credentials; never the client's token). */
+    headers: z.record(z.string(), z.record(z.string(), z.string())).default({}),
+    /** Also read headers per prefix from Consul KV at `<kvPrefix>/<prefix>/headers` (a JSON object). */
+    kvPrefix: z.string().optional(),
   }).strict().prefault({}),
   auth: z.object({
-    mode: z.enum(['none', 'required']).optional(),
+    /** `none` serves without credentials (needed explicitly to bind beyond loopback). */
+    mode: z.enum(['none', 'required']).default('required'),
     apiKeys: z.array(z.object({
       id: z.string().min(1),
-      key: z.string().min(1),
+      /** `sha256:<64 hex>` or the plain key. */
+      key: z.string().refine((k) => (k.startsWith('sha256:') ? /^sha256:[0-9a-f]{64}$/.test(k) : k.length >= 16),
+        'a key is sha256:<64 lowercase hex digits> or a plain key of at least 16 characters'),
       tools: z.array(z.string()).optional(),
       admin: z.boolean().default(false),
       rateLimit: limit.optional(),
@@ -71,13 +82,40 @@ export const ConfigSchema = z.object({
       jwksUrl: z.url(),
       issuer: z.string(),
       audience: z.string(),
+      /** Claim holding the principal's tool globs (an array, or a space-separated string). */
       toolsClaim: z.string().default('mcp_tools'),
+      /** Claim naming the principal in logs and metrics. */
+      principalClaim: z.string().default('sub'),
+      /** OAuth scopes mapped to tool globs, used when the token has no tools claim. */
+      scopes: z.record(z.string(), z.array(z.string())).default({}),
+      /** A scope every token must carry (403 insufficient_scope without it). */
+      requiredScope: z.string().optional(),
+      /** The scope that makes a principal an admin (reads /admin/*). */
+      adminScope: z.string().default('mcp:admin'),
+      /** Per-principal limit from a numeric claim: points per `duration` seconds. */
+      rateLimitClaim: z.string().optional(),
+      algorithms: z.array(z.string()).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
     }).strict().optional(),
-  }).strict().optional(),
+  }).strict().refine((auth) => auth.mode === 'none' || auth.apiKeys.length > 0 || auth.jwt !== undefined, {
+    message: 'auth.mode "required" needs apiKeys or jwt (or say mode: none)',
+  }).optional(),
   rateLimit: z.object({
     redis: z.string().optional(),
+    /** Redis calls slower than this fall back to the in-process limiter, ms. */
+    redisTimeoutMs: z.number().int().positive().default(200),
+    keyPrefix: z.string().default('mcpgw'),
     default: limit.optional(),
+    /** Per backend prefix, shared by every principal. */
+    backends: z.record(z.string(), limit).default({}),
+    /** Per tool glob over exposed names, shared by every principal. */
+    tools: z.array(limit.extend({ match: z.string().min(1) })).default([]),
+    /** Listing and other requests, per principal (cheap, but bounded). */
+    other: limit.optional(),
   }).strict().optional(),
+  tracing: z.object({
+    /** OTLP/HTTP traces endpoint, e.g. http://127.0.0.1:4318/v1/traces; absent: no spans. */
+    otlpEndpoint: z.url().optional(),
+  }).strict().prefault({}),
   logging: z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     arguments: z.enum(['none', 'keys', 'full']).default('none'),

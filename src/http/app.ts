@@ -9,6 +9,7 @@ import type { DiscoveryAggregator } from '../discovery/aggregator.js';
 import type { ToolRouter } from '../mcp/router.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
 import type { UpstreamPool } from '../upstream/pool.js';
+import { authenticate, checkOrigin, requireAdmin, type AuthOptions } from './auth.js';
 import { mcpEndpoint } from './mcp-endpoint.js';
 
 export interface AppParts {
@@ -22,6 +23,11 @@ export interface AppParts {
   inFlight: { count: number };
   /** False once shutdown began: readiness fails so load balancers stop sending. */
   accepting: () => boolean;
+  auth: AuthOptions;
+  allowedOrigins: readonly string[];
+  logArguments: 'none' | 'keys' | 'full';
+  /** RFC 9728 protected-resource metadata, when JWT auth is on. */
+  resourceMetadata?: (() => Record<string, unknown>) | undefined;
 }
 
 export function createApp(parts: AppParts): Koa {
@@ -45,6 +51,15 @@ export function createApp(parts: AppParts): Koa {
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not ready', backends: parts.discovery.backends.length, tools: parts.catalog.catalog.tools.length };
   });
+  const auth = authenticate(parts.auth);
+  if (parts.resourceMetadata) {
+    const metadata = parts.resourceMetadata;
+    router.get(['/.well-known/oauth-protected-resource', '/.well-known/oauth-protected-resource/mcp'], (ctx) => {
+      ctx.body = metadata();
+    });
+  }
+  router.use(['/admin', '/mcp'], auth);
+  router.use('/admin', requireAdmin);
   router.get('/admin/backends', (ctx) => {
     ctx.body = parts.pool.describe();
   });
@@ -57,7 +72,7 @@ export function createApp(parts: AppParts): Koa {
     }));
   });
   const mcp = mcpEndpoint(parts);
-  router.all('/mcp', (ctx) => mcp(ctx));
+  router.all('/mcp', checkOrigin(parts.allowedOrigins), (ctx) => mcp(ctx));
 
   app.use(router.routes());
   app.use(router.allowedMethods());

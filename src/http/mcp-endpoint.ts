@@ -7,6 +7,7 @@ import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
+import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import { requestContext, type RequestEntry } from '../mcp/call-context.js';
 import type { ToolRouter } from '../mcp/router.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
@@ -18,6 +19,8 @@ export interface McpEndpointOptions {
   log: Logger;
   /** Calls in flight, for draining at shutdown. */
   inFlight: { count: number };
+  /** What of a tool call's arguments the request log shows. */
+  logArguments: 'none' | 'keys' | 'full';
 }
 
 type Message = { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
@@ -34,7 +37,7 @@ function isMessage(value: unknown): value is Message {
 }
 
 export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Promise<void> {
-  const { sessions, router, maxBodyBytes, log, inFlight } = options;
+  const { sessions, router, maxBodyBytes, log, inFlight, logArguments } = options;
 
   function logEntries(entries: RequestEntry[], started: number, httpStatus: () => number): void {
     const durationMs = Math.round((performance.now() - started) * 100) / 100;
@@ -48,7 +51,7 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
   return async (ctx) => {
     const started = performance.now();
     const reqId = (ctx.state as { reqId?: string }).reqId ?? randomUUID();
-    const principal = (ctx.state as { principal?: string }).principal ?? 'anonymous';
+    const principal = (ctx.state as { principal?: Principal }).principal ?? ANONYMOUS;
     const sessionHeader = ctx.get('mcp-session-id') || undefined;
 
     if (ctx.method !== 'POST') {
@@ -58,7 +61,8 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
       }
       const session = sessionHeader ? sessions.get(sessionHeader) : undefined;
       if (!sessionHeader) return rpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
-      if (!session) return rpcError(ctx, 404, -32001, 'Session not found');
+      // Another principal's session id is treated as unknown: sessions are not transferable.
+      if (!session || session.principal.id !== principal.id) return rpcError(ctx, 404, -32001, 'Session not found');
       ctx.respond = false;
       await sessions.handle(session.transport, ctx.req, ctx.res);
       return;
@@ -78,12 +82,13 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     if (messages.length === 0 || !messages.every(isMessage)) {
       return rpcError(ctx, 400, -32600, 'Invalid Request: expected JSON-RPC 2.0 message(s)');
     }
-    const entries: RequestEntry[] = (messages as Message[])
+    const entries: RequestEntry[] = (messages)
       .filter((m) => typeof m.method === 'string' && m.id !== undefined)
-      .map((m) => ({ reqId, method: m.method as string, rpcId: m.id, sessionId: sessionHeader, principal }));
-    const isInitialize = (messages as Message[]).some((m) => m.method === 'initialize');
+      .map((m) => ({ reqId, method: m.method as string, rpcId: m.id, sessionId: sessionHeader, principal: principal.id, ...argumentsField(m) }));
+    const isInitialize = (messages).some((m) => m.method === 'initialize');
 
     let session = sessionHeader ? sessions.get(sessionHeader) : undefined;
+    if (session && session.principal.id !== principal.id) session = undefined;
     if (sessionHeader && !session) {
       for (const entry of entries) entry.status = 'error';
       logEntries(entries, started, () => 404);
@@ -95,7 +100,7 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
       inFlight.count += 1;
       const entry = entries[0]!;
       try {
-        const result = await router.callTool(single.params as Record<string, unknown>, entry);
+        const result = await router.callTool(single.params as Record<string, unknown>, principal, entry);
         ctx.type = 'application/json';
         ctx.body = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
       } catch (error) {
@@ -128,6 +133,13 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     res.once('close', () => { inFlight.count -= 1; });
     await requestContext.run(entries, () => sessions.handle(transport, ctx.req, res, body));
   };
+
+  function argumentsField(message: Message): { arguments?: unknown } {
+    if (logArguments === 'none' || message.method !== 'tools/call') return {};
+    const args = (message.params as { arguments?: unknown } | undefined)?.arguments;
+    if (!args || typeof args !== 'object') return {};
+    return { arguments: logArguments === 'full' ? args : Object.keys(args) };
+  }
 }
 
 /** Calls that need nothing of the stream: no progress token, so a JSON answer says it all. */

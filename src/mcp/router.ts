@@ -5,17 +5,27 @@ import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/
 import type { CatalogStore } from '../catalog/store.js';
 import { BackendRpcError, UpstreamError } from '../upstream/errors.js';
 import type { UpstreamPool } from '../upstream/pool.js';
+import { allows, type Principal } from '../auth/principal.js';
 import type { RequestEntry } from './call-context.js';
 
 export class ToolRouter {
   constructor(private readonly catalog: CatalogStore, private readonly pool: UpstreamPool) {}
 
   /** `entry` receives tool, backend and instance for the request log. */
-  async callTool(params: { name?: unknown; arguments?: unknown; _meta?: unknown }, entry: RequestEntry | undefined, signal?: AbortSignal): Promise<CallToolResult> {
+  async callTool(
+    params: { name?: unknown; arguments?: unknown; _meta?: unknown },
+    principal: Principal,
+    entry: RequestEntry | undefined,
+    signal?: AbortSignal,
+  ): Promise<CallToolResult> {
     const name = typeof params.name === 'string' ? params.name : '';
     const route = this.catalog.catalog.routes.get(name);
     if (entry) entry.tool = name;
-    if (!route) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    // A tool outside the principal's scope answers exactly like one that does not exist.
+    if (!route || !allows(principal, name)) {
+      if (entry && route) entry.status = 'denied';
+      throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
+    }
     if (entry) entry.backend = route.prefix;
     const upstreamParams: Record<string, unknown> = { name: route.original };
     if (params.arguments !== undefined) upstreamParams.arguments = params.arguments;

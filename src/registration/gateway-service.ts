@@ -21,9 +21,9 @@ export class GatewayService {
 
   constructor(private readonly source: ConsulSource, private readonly options: GatewayServiceOptions, private readonly log: Logger) {
     this.id = `${GATEWAY_SERVICE}-${options.address}-${options.port}`;
-    source.on('resync', () => this.register());
+    source.on('resync', () => void this.register());
     source.on('services', (names) => {
-      if (this.registered && !names.has(GATEWAY_SERVICE)) this.register();
+      if (this.registered && !names.has(GATEWAY_SERVICE)) void this.register();
     });
   }
 

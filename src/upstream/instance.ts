@@ -187,7 +187,7 @@ export class InstanceConnection {
     const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
     try {
       if (!this.raw) {
-        return (await client.request({ method, params } as never, undefined as never, { signal: combined })) as Record<string, unknown>;
+        return (await client.request({ method, params }, undefined as never, { signal: combined }));
       }
       const message = { jsonrpc: '2.0', id: `gw-${++rawIds}`, method, params } as JSONRPCMessage;
       let answer;
