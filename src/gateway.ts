@@ -18,6 +18,7 @@ import { createApp } from './http/app.js';
 import { ToolRouter } from './mcp/router.js';
 import { SessionRegistry } from './mcp/sessions.js';
 import { GatewayService } from './registration/gateway-service.js';
+import { credentialHeaders } from './upstream/credentials.js';
 import { UpstreamPool } from './upstream/pool.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -69,6 +70,11 @@ export class Gateway {
       timeoutMs: config.upstream.timeoutSeconds * 1000,
       maxBackoffMs: config.upstream.maxBackoffSeconds * 1000,
       log: log.child({ component: 'upstream' }),
+      headersFor: credentialHeaders(
+        config.upstream.headers,
+        this.consul && config.upstream.kvPrefix ? { source: this.consul, prefix: config.upstream.kvPrefix } : undefined,
+        log,
+      ),
     });
     this.catalog = new CatalogStore(config.naming, log);
     const router = new ToolRouter(this.catalog, this.pool);

@@ -20,7 +20,8 @@ export type InstanceState = 'connecting' | 'ready' | 'closed';
 export interface InstanceOptions {
   prefix: string;
   spec: InstanceSpec;
-  headers: Readonly<Record<string, string>>;
+  /** The backend's own credentials, looked up at each connect. */
+  headers: () => Promise<Record<string, string>>;
   timeoutMs: number;
   maxBackoffMs: number;
   log: Logger;
@@ -92,7 +93,8 @@ export class InstanceConnection {
 
   private async open(): Promise<{ client: Client; raw: RawSession | undefined }> {
     const url = new URL(this.options.spec.url);
-    const requestInit = { headers: { ...this.options.headers } };
+    const headers = await this.options.headers();
+    const requestInit = { headers };
     const client = this.newClient();
     const transport = new StreamableHTTPClientTransport(url, { requestInit });
     try {
@@ -103,7 +105,7 @@ export class InstanceConnection {
           url,
           sessionId: transport.sessionId,
           protocolVersion: transport.protocolVersion,
-          headers: this.options.headers,
+          headers,
         },
       };
     } catch (error) {

@@ -5,6 +5,7 @@
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { BackendSpec } from '../discovery/snapshot.js';
+import type { HeadersFor } from './credentials.js';
 import { UpstreamError } from './errors.js';
 import { InstanceConnection } from './instance.js';
 
@@ -14,6 +15,8 @@ export interface PoolOptions {
   log: Logger;
   /** Connects at once, at most (a fleet that appears at once must not stampede). */
   connectConcurrency?: number;
+  /** Upstream credentials per backend (default: the spec's own headers). */
+  headersFor?: HeadersFor;
 }
 
 interface BackendState {
@@ -95,7 +98,7 @@ export class UpstreamPool {
         const connection = new InstanceConnection({
           prefix: spec.prefix,
           spec: instance,
-          headers: spec.headers ?? {},
+          headers: () => (this.options.headersFor ? this.options.headersFor(spec.prefix, spec.headers) : Promise.resolve({ ...(spec.headers ?? {}) })),
           timeoutMs: this.options.timeoutMs,
           maxBackoffMs: this.options.maxBackoffMs,
           log: this.options.log,
