@@ -61,7 +61,7 @@ async function register(args: string[]): Promise<void> {
     url: values.url,
     ...(values.prefix ? { prefix: values.prefix } : {}),
     ...(values.consul ? { consulAddr: values.consul } : {}),
-    ...(values.ttl ? { ttl: Number(values.ttl) } : {}),
+    ...(values.ttl ? { ttl: `${Number(values.ttl)}s` } : {}),
     ...(values.id ? { id: values.id } : {}),
   });
 }
