@@ -184,6 +184,37 @@ export async function cpuMs(pid: number): Promise<number> {
   return ((utime + stime) * 1000) / clockTicks();
 }
 
+/**
+ * CPU time so far of each thread of the process, in ms, keyed by "tid:name". Read from
+ * schedstat (nanoseconds) rather than stat (10 ms ticks, charged by sampling), so a quiet
+ * process reads as what it is.
+ */
+export async function threadCpuMs(pid: number): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const tid of await readdir(`/proc/${pid}/task`).catch(() => [] as string[])) {
+    try {
+      const comm = (await readFile(`/proc/${pid}/task/${tid}/comm`, 'utf8')).trim();
+      const schedstat = await readFile(`/proc/${pid}/task/${tid}/schedstat`, 'utf8');
+      out.set(`${tid}:${comm}`, Number(schedstat.split(' ')[0]) / 1e6);
+    } catch {
+      // thread gone
+    }
+  }
+  return out;
+}
+
+/** Per thread name, the CPU ms spent between two threadCpuMs() readings (non-zero only). */
+export function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const byName: Record<string, number> = {};
+  for (const [key, ms] of after) {
+    const delta = ms - (before.get(key) ?? 0);
+    if (delta <= 0) continue;
+    const name = key.slice(key.indexOf(':') + 1);
+    byName[name] = (byName[name] ?? 0) + delta;
+  }
+  return byName;
+}
+
 export interface SocketCount {
   /** ESTABLISHED TCP sockets of the process whose remote port is `port`. */
   toPort: number;

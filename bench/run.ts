@@ -86,7 +86,8 @@ function printScale(r: ScaleResult): void {
     ['gateway RSS after the idle window', `${f(r.rssAfterIdleMiB, 1)} MiB`, '', ''],
     ['TCP connections gateway → Consul HTTP (converged / after idle)', `${r.consulConnections} / ${r.consulConnectionsAfterIdle}`, '≤ 3', mark(r.targetsMet.connections)],
     ['all ESTABLISHED TCP sockets of the gateway', String(r.establishedSockets), '', ''],
-    [`gateway CPU over ${f(r.idleWindowSeconds, 1)} s idle`, `${f(r.idleCpuMs, 0)} ms (${f(r.idleCpuPercent, 3)} % of a core)`, '~0', mark(r.targetsMet.idleCpu)],
+    [`gateway CPU over ${f(r.idleWindowSeconds, 1)} s idle`, `${f(r.idleCpuMs, 1)} ms (${f(r.idleCpuPercent, 3)} % of a core)`, '~0', mark(r.targetsMet.idleCpu)],
+    ['  of which, by thread', Object.entries(r.idleCpuByThread).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ') || 'none', '', ''],
     ['tools/list through the gateway', `${r.listToolsCount} tools in ${f(r.listToolsMs, 1)} ms`, '', ''],
     ['a call to one of them', r.sampleCallOk ? 'ok' : 'FAILED', '', ''],
   ], ['l', 'r', 'r', 'l']));

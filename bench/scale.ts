@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { spawnGateway, waitGatewayTools } from './calls.js';
-import { cpuMs, distPath, memoryMiB, progress, readyLine, round, spawnNode, tcpSockets, until } from './lib.js';
+import { cpuMs, distPath, memoryMiB, progress, readyLine, round, spawnNode, tcpSockets, threadCpuDelta, threadCpuMs, until } from './lib.js';
 
 export interface ScaleOptions {
   services: number;
@@ -37,6 +37,8 @@ export interface ScaleResult {
   idleWindowSeconds: number;
   idleCpuMs: number;
   idleCpuPercent: number;
+  /** Idle CPU ms by thread name (main thread "node", V8 GC workers "V8 DefaultWorke", libuv "libuv-worker"). */
+  idleCpuByThread: Record<string, number>;
   listToolsMs: number;
   listToolsCount: number;
   sampleCallOk: boolean;
@@ -114,10 +116,11 @@ export async function runScale(consul: { addr: string; port: number }, opts: Sca
     // Let the tail of the start-up work (GC, connection pools) settle, then watch it idle.
     await sleep(2000);
     progress(`scale: idle window of ${opts.idleMs / 1000} s (nothing changes; this process does not poll the gateway)`);
-    const cpuBefore = await cpuMs(pid);
+    const threadsBefore = await threadCpuMs(pid);
     const idleStart = performance.now();
     await sleep(opts.idleMs);
-    const cpuAfter = await cpuMs(pid);
+    const idleByThread = threadCpuDelta(threadsBefore, await threadCpuMs(pid));
+    const idleCpu = Object.values(idleByThread).reduce((a, b) => a + b, 0);
     const idleSeconds = (performance.now() - idleStart) / 1000;
     const memoryAfter = await memoryMiB(pid);
     const socketsAfter = await tcpSockets(pid, consul.port);
@@ -148,8 +151,9 @@ export async function runScale(consul: { addr: string; port: number }, opts: Sca
       consulConnectionsAfterIdle: socketsAfter.toPort,
       establishedSockets: sockets.established,
       idleWindowSeconds: round(idleSeconds, 2),
-      idleCpuMs: round(cpuAfter - cpuBefore, 1),
-      idleCpuPercent: round(((cpuAfter - cpuBefore) / (idleSeconds * 1000)) * 100, 3),
+      idleCpuMs: round(idleCpu, 1),
+      idleCpuPercent: round((idleCpu / (idleSeconds * 1000)) * 100, 3),
+      idleCpuByThread: Object.fromEntries(Object.entries(idleByThread).map(([k, v]) => [k, round(v, 2)])),
       listToolsMs: round(listToolsMs, 1),
       listToolsCount: listed.tools.length,
       sampleCallOk: called.isError !== true && text.includes(`"service":${sample}`),

@@ -26,7 +26,6 @@ function allowedPattern(separator: string): RegExp {
 
 /** A warning when the separator makes names that clients reject, else undefined. */
 export function separatorWarning(options: NamingOptions): string | undefined {
-  if (options.prefix === 'never') return undefined;
   if (!/^[a-zA-Z0-9_-]+$/.test(options.separator) || options.maxLength > 64) {
     return `naming: separator "${options.separator}" with maxLength ${options.maxLength} makes names outside ^[a-zA-Z0-9_-]{1,64}$, which the Anthropic and OpenAI APIs reject`;
   }

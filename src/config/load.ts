@@ -30,7 +30,7 @@ export function applyEnv(raw: Json, env: Env): Json {
   const out = structuredClone(raw);
   if (env.HOST) section(out, 'server').host = env.HOST;
   if (env.PORT) {
-    const port = Number(env.PORT);
+    const port = /^\d+$/.test(env.PORT) ? Number(env.PORT) : Number.NaN;
     if (!Number.isInteger(port)) throw new ConfigError(`PORT: not a port number: "${env.PORT}"`);
     section(out, 'server').port = port;
   }
@@ -55,6 +55,7 @@ function describe(error: z.ZodError): string {
 export function parseConfig(raw: unknown, env: Env = {}): Config {
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw new ConfigError('config: expected a mapping at the top level');
+  raw = structuredClone(raw);
   if (typeof (raw as Json).discovery === 'object' && (raw as { discovery: Json }).discovery?.consul) {
     const consul = (raw as { discovery: { consul: Json } }).discovery.consul;
     if (typeof consul.address === 'string') consul.address = normalizeConsulAddress(consul.address);

@@ -12,7 +12,7 @@ export function staticBackend(entry: StaticBackend, source: string): BackendSpec
     prefix: entry.prefix,
     service: entry.prefix,
     source,
-    instances: [{ id: `${entry.prefix}-${url.host}`, url: entry.url, address: url.hostname, port, healthy: true }],
+    instances: [{ id: `${entry.prefix}-${url.host}`, url: entry.url, address: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, healthy: true }],
     ...(entry.headers ? { headers: entry.headers } : {}),
   };
 }

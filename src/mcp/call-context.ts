@@ -15,6 +15,10 @@ export interface RequestEntry {
   instance?: string;
   status?: RequestStatus;
   error?: string;
+  /** Time spent waiting for the backend, ms. */
+  upstreamMs?: number;
+  /** Headers passed on to the backend (W3C trace context). */
+  trace?: Record<string, string>;
 }
 
 export const requestContext = new AsyncLocalStorage<RequestEntry[]>();

@@ -11,6 +11,12 @@ import type { RequestEntry } from './call-context.js';
 export class ToolRouter {
   constructor(private readonly catalog: CatalogStore, private readonly pool: UpstreamPool) {}
 
+  /** The backend prefix of an exposed tool name that `principal` may call. */
+  backendOf(name: string, principal: Principal): string | undefined {
+    const route = this.catalog.catalog.routes.get(name);
+    return route && allows(principal, name) ? route.prefix : undefined;
+  }
+
   /** `entry` receives tool, backend and instance for the request log. */
   async callTool(
     params: { name?: unknown; arguments?: unknown; _meta?: unknown },
@@ -30,15 +36,20 @@ export class ToolRouter {
     const upstreamParams: Record<string, unknown> = { name: route.original };
     if (params.arguments !== undefined) upstreamParams.arguments = params.arguments;
     if (params._meta !== undefined) upstreamParams._meta = params._meta;
+    const started = performance.now();
     try {
-      const { result, instance } = await this.pool.request(route.prefix, 'tools/call', upstreamParams, signal);
+      const { result, instance } = await this.pool.request(route.prefix, 'tools/call', upstreamParams, signal, entry?.trace);
       if (entry) {
+        entry.upstreamMs = performance.now() - started;
         entry.instance = instance;
         entry.status = result.isError === true ? 'error' : 'ok';
       }
       return result as CallToolResult;
     } catch (error) {
-      if (entry) entry.status = 'error';
+      if (entry) {
+        entry.status = 'error';
+        entry.upstreamMs = performance.now() - started;
+      }
       if (error instanceof BackendRpcError) throw new McpError(error.code, error.message, error.data);
       if (error instanceof UpstreamError) {
         if (entry) {

@@ -181,7 +181,7 @@ export class InstanceConnection {
    * Sends one request (tools/call and friends) and resolves with its result.
    * Throws BackendRpcError for the backend's own JSON-RPC errors, UpstreamError otherwise.
    */
-  async request(method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<Record<string, unknown>> {
+  async request(method: string, params: Record<string, unknown>, signal?: AbortSignal, headers?: Record<string, string>): Promise<Record<string, unknown>> {
     const client = this.client;
     if (!client || this.state !== 'ready') throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} is not connected`, this.options.prefix, this.id, true);
     this.inFlight += 1;
@@ -194,7 +194,7 @@ export class InstanceConnection {
       const message = { jsonrpc: '2.0', id: `gw-${++rawIds}`, method, params } as JSONRPCMessage;
       let answer;
       try {
-        answer = await postJsonRpc(this.raw, message, combined);
+        answer = await postJsonRpc(this.raw, message, combined, headers);
       } catch (error) {
         if (timeout.aborted) throw new UpstreamError(`backend "${this.options.prefix}" did not answer within ${this.options.timeoutMs} ms`, this.options.prefix, this.id);
         if (signal?.aborted) throw new UpstreamError('request cancelled', this.options.prefix, this.id);

@@ -141,7 +141,7 @@ export class UpstreamPool {
   }
 
   /** Sends a request to a ready replica of `prefix`; another replica if it never left. */
-  async request(prefix: string, method: string, params: Record<string, unknown>, signal?: AbortSignal): Promise<RoutedResult> {
+  async request(prefix: string, method: string, params: Record<string, unknown>, signal?: AbortSignal, headers?: Record<string, string>): Promise<RoutedResult> {
     const state = this.backends.get(prefix);
     const tried = new Set<string>();
     let lastError: UpstreamError | undefined;
@@ -152,14 +152,14 @@ export class UpstreamPool {
         throw lastError ?? new UpstreamError(`backend "${prefix}" has no healthy instance`, prefix, undefined);
       }
       try {
-        return { result: await instance.request(method, params, signal), instance: instance.id };
+        return { result: await instance.request(method, params, signal, headers), instance: instance.id };
       } catch (error) {
         if (!(error instanceof UpstreamError) || !error.retryable) throw error;
         lastError = error;
         // A lost session was never processed: the same instance may take it once reconnected.
         if (error.sessionLost && sessionRetries++ === 0 && (await instance.waitReady(5000))) {
           try {
-            return { result: await instance.request(method, params, signal), instance: instance.id };
+            return { result: await instance.request(method, params, signal, headers), instance: instance.id };
           } catch (again) {
             if (!(again instanceof UpstreamError) || !again.retryable) throw again;
             lastError = again;

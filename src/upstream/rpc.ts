@@ -23,8 +23,9 @@ export interface RawResponse {
 /** One dispatcher for all upstream HTTP: keep-alive, pipelining off, generous pool. */
 export const upstreamAgent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
 
-export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, signal: AbortSignal): Promise<RawResponse> {
+export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, signal: AbortSignal, extra?: Record<string, string>): Promise<RawResponse> {
   const headers: Record<string, string> = {
+    ...extra,
     ...session.headers,
     'content-type': 'application/json',
     accept: 'application/json, text/event-stream',

@@ -223,6 +223,9 @@ describe('separatorWarning', () => {
     ['`::`', { ...DEFAULTS, separator: '::' }, true],
     ['`__` with maxLength 128', { ...DEFAULTS, maxLength: 128 }, true],
     ['`__` with maxLength 32', { ...DEFAULTS, maxLength: 32 }, false],
+    ['prefix mode never with maxLength 128', { ...DEFAULTS, prefix: 'never', maxLength: 128 }, true],
+    ['prefix mode never with `/` (its collision fallback uses it)', { ...DEFAULTS, prefix: 'never', separator: '/' }, true],
+    ['prefix mode never with the defaults', { ...DEFAULTS, prefix: 'never' }, false],
   ];
   for (const [label, options, warns] of cases) {
     test(`${label} ${warns ? 'warns' : 'does not warn'}`, () => {

@@ -63,6 +63,12 @@ describe('staticBackend', () => {
     });
   });
 
+  test('an IPv6 address is given without brackets, as Consul gives it', () => {
+    const spec = staticBackend({ prefix: 'ops', url: 'http://[::1]:8001/mcp' }, 'static');
+    assert.equal(spec.instances[0]?.address, '::1');
+    assert.equal(spec.instances[0]?.url, 'http://[::1]:8001/mcp');
+  });
+
   const ports: [string, number][] = [
     ['http://ops.internal/mcp', 80],
     ['https://ops.internal/mcp', 443],
