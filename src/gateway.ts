@@ -20,6 +20,8 @@ import { SessionRegistry } from './mcp/sessions.js';
 import { GatewayService } from './registration/gateway-service.js';
 import { credentialHeaders } from './upstream/credentials.js';
 import { UpstreamPool } from './upstream/pool.js';
+import { Metrics } from './observability/metrics.js';
+import { RateLimits } from './ratelimit/limits.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -36,6 +38,8 @@ export class Gateway {
   readonly catalog: CatalogStore;
   readonly sessions: SessionRegistry;
   readonly consul: ConsulSource | undefined;
+  readonly limits: RateLimits | undefined;
+  readonly metrics: Metrics;
   private readonly server: http.Server;
   private readonly inFlight = { count: 0 };
   private accepting = true;
@@ -82,6 +86,19 @@ export class Gateway {
     this.discovery.subscribe((backends) => this.pool.reconcile(backends));
     this.pool.onChange(() => this.catalog.update(this.pool.toolLists()));
 
+    this.metrics = new Metrics({
+      backends: () => this.pool.describe(),
+      catalogTools: () => this.catalog.catalog.tools.length,
+      sessions: () => this.sessions.size,
+      consul: () => this.consul && { errors: this.consul.errors, syncAgeSeconds: this.consul.syncAgeSeconds },
+      redisFallback: () => this.limits?.usingFallback,
+    });
+    if (config.rateLimit) {
+      this.limits = new RateLimits(config.rateLimit, log.child({ component: 'ratelimit' }), {
+        onRejected: (rule) => this.metrics.rateLimited.inc({ rule }),
+        onFallbackUse: () => this.metrics.fallbackRequests.inc(),
+      });
+    }
     const auth = config.auth;
     const authEnabled = auth !== undefined && auth.mode === 'required';
     const jwt = auth?.jwt ? new JwtVerifier(auth.jwt) : undefined;
@@ -96,6 +113,8 @@ export class Gateway {
         log,
       },
       allowedOrigins: config.server.allowedOrigins,
+      limits: this.limits,
+      metrics: this.metrics,
       logArguments: config.logging.arguments,
       resourceMetadata: auth?.jwt ? () => ({
         resource: `${this.publicUrl}/mcp`,
@@ -205,6 +224,7 @@ export class Gateway {
     this.server.closeAllConnections();
     await this.pool.close();
     await this.discovery.close();
+    await this.limits?.close();
     log.info('gateway stopped');
   }
 }

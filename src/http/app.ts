@@ -7,6 +7,8 @@ import type { Logger } from 'pino';
 import type { CatalogStore } from '../catalog/store.js';
 import type { DiscoveryAggregator } from '../discovery/aggregator.js';
 import type { ToolRouter } from '../mcp/router.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { RateLimits } from '../ratelimit/limits.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import { authenticate, checkOrigin, requireAdmin, type AuthOptions } from './auth.js';
@@ -26,6 +28,8 @@ export interface AppParts {
   auth: AuthOptions;
   allowedOrigins: readonly string[];
   logArguments: 'none' | 'keys' | 'full';
+  limits?: RateLimits | undefined;
+  metrics?: Metrics | undefined;
   /** RFC 9728 protected-resource metadata, when JWT auth is on. */
   resourceMetadata?: (() => Record<string, unknown>) | undefined;
 }
@@ -51,6 +55,13 @@ export function createApp(parts: AppParts): Koa {
     ctx.status = ready ? 200 : 503;
     ctx.body = { status: ready ? 'ready' : 'not ready', backends: parts.discovery.backends.length, tools: parts.catalog.catalog.tools.length };
   });
+  const metrics = parts.metrics;
+  if (metrics) {
+    router.get('/metrics', async (ctx) => {
+      ctx.type = metrics.registry.contentType;
+      ctx.body = await metrics.registry.metrics();
+    });
+  }
   const auth = authenticate(parts.auth);
   if (parts.resourceMetadata) {
     const metadata = parts.resourceMetadata;

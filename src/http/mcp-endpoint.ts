@@ -11,6 +11,8 @@ import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import { requestContext, type RequestEntry } from '../mcp/call-context.js';
 import type { ToolRouter } from '../mcp/router.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
+import type { Metrics } from '../observability/metrics.js';
+import type { RateLimits } from '../ratelimit/limits.js';
 
 export interface McpEndpointOptions {
   sessions: SessionRegistry;
@@ -21,7 +23,12 @@ export interface McpEndpointOptions {
   inFlight: { count: number };
   /** What of a tool call's arguments the request log shows. */
   logArguments: 'none' | 'keys' | 'full';
+  limits?: RateLimits | undefined;
+  metrics?: Metrics | undefined;
 }
+
+/** JSON-RPC error code of a rate-limited request (the HTTP status is 429). */
+export const RATE_LIMITED_CODE = -32029;
 
 type Message = { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
 
@@ -37,15 +44,63 @@ function isMessage(value: unknown): value is Message {
 }
 
 export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Promise<void> {
-  const { sessions, router, maxBodyBytes, log, inFlight, logArguments } = options;
+  const { sessions, router, maxBodyBytes, log, inFlight, logArguments, limits, metrics } = options;
 
   function logEntries(entries: RequestEntry[], started: number, httpStatus: () => number): void {
-    const durationMs = Math.round((performance.now() - started) * 100) / 100;
+    const elapsed = performance.now() - started;
+    const durationMs = Math.round(elapsed * 100) / 100;
     for (const entry of entries) {
       if (entry.method === undefined) continue;
       const status = entry.status ?? (httpStatus() < 400 ? 'ok' : 'error');
-      log.info({ ...entry, rpcId: undefined, status, durationMs }, 'mcp request');
+      log.info({ ...entry, rpcId: undefined, trace: undefined, upstreamMs: undefined, status, durationMs }, 'mcp request');
+      if (metrics) {
+        metrics.requests.inc({ method: entry.method, tool: entry.tool ?? '', backend: entry.backend ?? '', status });
+        metrics.duration.observe({ method: entry.method, status }, elapsed / 1000);
+        if (entry.backend && entry.upstreamMs !== undefined) metrics.backendDuration.observe({ backend: entry.backend }, entry.upstreamMs / 1000);
+      }
     }
+  }
+
+  /** Consumes rate-limit points for each request; answers 429 and returns false when refused. */
+  async function admit(ctx: Context, entries: RequestEntry[], messages: Message[], principal: Principal, started: number): Promise<boolean> {
+    if (!limits) return true;
+    for (const message of messages) {
+      if (typeof message.method !== 'string' || message.id === undefined) continue;
+      const tool = message.method === 'tools/call' ? (message.params as { name?: unknown } | undefined)?.name : undefined;
+      const name = typeof tool === 'string' ? tool : undefined;
+      const backend = name ? router.backendOf(name, principal) : undefined;
+      const outcome = await limits.consume(principal, message.method, backend ? name : undefined, backend);
+      if (outcome.ok) {
+        if (outcome.admission) {
+          ctx.set('RateLimit-Limit', String(outcome.admission.limit));
+          ctx.set('RateLimit-Remaining', String(outcome.admission.remaining));
+          ctx.set('RateLimit-Reset', String(outcome.admission.resetSeconds));
+        }
+        continue;
+      }
+      const { rule, limit, retryAfterSeconds, resetSeconds } = outcome.rejection;
+      for (const entry of entries) {
+        entry.status = 'rate_limited';
+        if (entry.rpcId === message.id && name) {
+          entry.tool = name;
+          if (backend) entry.backend = backend;
+        }
+      }
+      ctx.set('Retry-After', String(retryAfterSeconds));
+      ctx.set('RateLimit-Limit', String(limit));
+      ctx.set('RateLimit-Remaining', '0');
+      ctx.set('RateLimit-Reset', String(resetSeconds));
+      ctx.status = 429;
+      ctx.type = 'application/json';
+      ctx.body = JSON.stringify({
+        jsonrpc: '2.0',
+        id: message.id,
+        error: { code: RATE_LIMITED_CODE, message: `Rate limit exceeded (${rule}); retry in ${retryAfterSeconds} s`, data: { rule, retryAfterSeconds } },
+      });
+      logEntries(entries, started, () => 429);
+      return false;
+    }
+    return true;
   }
 
   return async (ctx) => {
@@ -84,7 +139,7 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     }
     const entries: RequestEntry[] = (messages)
       .filter((m) => typeof m.method === 'string' && m.id !== undefined)
-      .map((m) => ({ reqId, method: m.method as string, rpcId: m.id, sessionId: sessionHeader, principal: principal.id, ...argumentsField(m) }));
+      .map((m) => ({ reqId, method: m.method as string, rpcId: m.id, sessionId: sessionHeader, principal: principal.id, ...argumentsField(m), ...traceField(ctx) }));
     const isInitialize = (messages).some((m) => m.method === 'initialize');
 
     let session = sessionHeader ? sessions.get(sessionHeader) : undefined;
@@ -94,6 +149,8 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
       logEntries(entries, started, () => 404);
       return rpcError(ctx, 404, -32001, 'Session not found');
     }
+
+    if (!(await admit(ctx, entries, messages, principal, started))) return;
 
     const single = messages.length === 1 ? (messages[0] as Message) : undefined;
     if (session && single?.method === 'tools/call' && single.id !== undefined && isFastPathCall(single.params)) {
@@ -133,6 +190,14 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     res.once('close', () => { inFlight.count -= 1; });
     await requestContext.run(entries, () => sessions.handle(transport, ctx.req, res, body));
   };
+
+  /** W3C trace context from the client, passed on to the backend. */
+  function traceField(ctx: Context): { trace?: Record<string, string> } {
+    const traceparent = ctx.get('traceparent');
+    if (!traceparent) return {};
+    const tracestate = ctx.get('tracestate');
+    return { trace: tracestate ? { traceparent, tracestate } : { traceparent } };
+  }
 
   function argumentsField(message: Message): { arguments?: unknown } {
     if (logArguments === 'none' || message.method !== 'tools/call') return {};
