@@ -21,7 +21,7 @@ const CALLS: CallsOptions = quick
   ? { rounds: 1, warmupCalls: 100, latencyCalls: 300, concurrency: 16, throughputMs: 1000, throughputWarmupMs: 200, sseLatencyCalls: 200, sseThroughputMs: 500 }
   : { rounds: 3, warmupCalls: 300, latencyCalls: 2000, concurrency: 16, throughputMs: 5000, throughputWarmupMs: 500, sseLatencyCalls: 1000, sseThroughputMs: 2500 };
 const HOTADD = { runs: quick ? 5 : 20, warmupRuns: 1 };
-const SCALE: ScaleOptions = { services: 1000, toolsPerService: 5, registerConcurrency: 16, idleMs: quick ? 3000 : 10_000, convergeTimeoutMs: 60_000 };
+const SCALE: ScaleOptions = { services: 1000, toolsPerService: 5, registerConcurrency: 16, idleMs: Number(process.env.BENCH_SCALE_IDLE_MS ?? (quick ? 3000 : 10_000)), convergeTimeoutMs: 60_000 };
 
 const RESULTS = fileURLToPath(new URL('../../bench/results.json', import.meta.url));
 
