@@ -30,8 +30,8 @@ function start(name: string, args: string[], env: Record<string, string | undefi
       if (!quiet || out === process.stderr) for (const line of lines) out.write(`[${name}] ${line}\n`);
     });
   };
-  relay(child.stdout!, process.stdout);
-  relay(child.stderr!, process.stderr);
+  relay(child.stdout, process.stdout);
+  relay(child.stderr, process.stderr);
   child.once('exit', (code, signal) => {
     if (!stopping) process.stderr.write(`[${name}] exited (${signal ?? code})\n`);
   });
