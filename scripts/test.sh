@@ -32,13 +32,16 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
-read -r http serf_lan serf_wan server < <(for _ in 1 2 3 4; do free_port; done | paste -sd' ')
+# Distinct free ports, all held open until every one is chosen so none repeats.
+free_ports() {
+  node -e 'const net=require("net");const n=+process.argv[1];const ss=[];let left=n;
+    for(let i=0;i<n;i++){const s=net.createServer().listen(0,"127.0.0.1",()=>{if(--left===0){console.log(ss.map(x=>x.address().port).join(" "));ss.forEach(x=>x.close())}});ss.push(s)}' "$1"
+}
+read -r http serf_lan serf_wan server redis_port < <(free_ports 5)
 "$CONSUL_BIN" agent -dev -bind 127.0.0.1 -client 127.0.0.1 -node test-run \
   -http-port "$http" -dns-port -1 -serf-lan-port "$serf_lan" -serf-wan-port "$serf_wan" -server-port "$server" \
   -hcl 'ports { grpc = -1 }' >"$tmp/consul.log" 2>&1 &
 pids+=($!)
-redis_port=$(free_port)
 "$REDIS_BIN" --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >"$tmp/redis.log" 2>&1 &
 pids+=($!)
 export MCP_TEST_CONSUL_ADDR="http://127.0.0.1:$http" MCP_TEST_REDIS_URL="redis://127.0.0.1:$redis_port"

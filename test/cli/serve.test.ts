@@ -63,3 +63,18 @@ describe('mcp-gateway serve', () => {
     }
   });
 });
+
+describe('mcp-gateway keygen', () => {
+  it('prints a key and the sha256 line that verifies it', async () => {
+    const { child, out } = run(['keygen']);
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0);
+    const key = /key \(give to the client; shown once\): (\S+)/.exec(out())?.[1];
+    const hash = /(sha256:[0-9a-f]{64})/.exec(out())?.[1];
+    assert.ok(key && hash);
+    const { ApiKeyStore } = await import('../../src/auth/api-keys.js');
+    const store = new ApiKeyStore([{ id: 'x', key: hash, admin: false }]);
+    assert.equal(store.verify(key)?.id, 'x');
+    assert.equal(store.verify(`${key}x`), undefined);
+  });
+});

@@ -171,3 +171,35 @@ describe('auth', () => {
     assert.deepEqual(line?.arguments, ['query']);
   });
 });
+
+describe('auth with a required scope', () => {
+  it('answers a valid token that lacks the scope with 403 insufficient_scope', async () => {
+    const pair = await generateKeyPair('ES256');
+    const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'e1', alg: 'ES256' };
+    const jwks = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => jwks.once('listening', r));
+    const gw = await startGateway({
+      auth: { jwt: { jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/`, issuer: ISSUER, audience: AUDIENCE, requiredScope: 'mcp:use' } },
+    });
+    try {
+      const sign = (scope: string): Promise<string> => new SignJWT({ scope }).setProtectedHeader({ alg: 'ES256', kid: 'e1' })
+        .setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').setSubject('carol').sign(pair.privateKey);
+      const post = (t: string): Promise<Response> => fetch(gw.mcpUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${t}` },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+      });
+      const refused = await post(await sign('profile'));
+      assert.equal(refused.status, 403);
+      assert.match(refused.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
+      assert.match(refused.headers.get('www-authenticate') ?? '', /scope="mcp:use"/);
+      assert.equal((await post(await sign('profile mcp:use'))).status, 200);
+    } finally {
+      await gw.close();
+      jwks.close();
+    }
+  });
+});
