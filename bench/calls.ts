@@ -78,7 +78,7 @@ function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 /** The gateway CLI as a child process on a free port, config in a temp file (not yet ready). */
-export async function spawnGateway(label: string, config: Record<string, unknown>, opts: { stdoutToNull: boolean; nodeArgs?: string[] }): Promise<{ child: Child; url: string; port: number }> {
+export async function spawnGateway(label: string, config: Record<string, unknown>, opts: { stdoutToNull: boolean }): Promise<{ child: Child; url: string; port: number }> {
   const port = await freePort();
   const full = { ...config, server: { host: '127.0.0.1', port, ...((config.server as object | undefined) ?? {}) } };
   const configPath = join(tmpdir(), `mcp-gateway-bench-${label}-${process.pid}.json`);
@@ -86,7 +86,8 @@ export async function spawnGateway(label: string, config: Record<string, unknown
   const child = spawnNode(label, distPath('../src/cli/main.js'), ['serve', '--config', configPath], {
     stdoutToNull: opts.stdoutToNull,
     env: cleanEnv(),
-    ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
+    // For investigation only, e.g. BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
+    ...(process.env.BENCH_GATEWAY_NODE_ARGS ? { nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS.split(' ') } : {}),
   });
   return { child, url: `http://127.0.0.1:${port}`, port };
 }

@@ -89,11 +89,7 @@ export async function runScale(consul: { addr: string; port: number }, opts: Sca
 
     const tools = opts.services * opts.toolsPerService;
     const spawned = performance.now();
-    gateway = await spawnGateway('gw-scale', { discovery: { consul: { address: consul.addr } }, logging: { level: 'warn' } }, {
-      stdoutToNull: false,
-      // For investigation: BENCH_GATEWAY_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'.
-      ...(process.env.BENCH_GATEWAY_NODE_ARGS ? { nodeArgs: process.env.BENCH_GATEWAY_NODE_ARGS.split(' ') } : {}),
-    });
+    gateway = await spawnGateway('gw-scale', { discovery: { consul: { address: consul.addr } }, logging: { level: 'warn' } }, { stdoutToNull: false });
     let firstAnswer: number | undefined;
     let ready: number | undefined;
     let lastReport = 0;
