@@ -15,7 +15,7 @@ import { ConsulSource } from './discovery/consul/source.js';
 import type { Source } from './discovery/snapshot.js';
 import { backendsFromEnv, StaticSource } from './discovery/static.js';
 import { createApp } from './http/app.js';
-import { ToolRouter } from './mcp/router.js';
+import { McpRouter } from './mcp/router.js';
 import { SessionRegistry } from './mcp/sessions.js';
 import { GatewayService } from './registration/gateway-service.js';
 import { credentialHeaders } from './upstream/credentials.js';
@@ -74,17 +74,24 @@ export class Gateway {
       timeoutMs: config.upstream.timeoutSeconds * 1000,
       maxBackoffMs: config.upstream.maxBackoffSeconds * 1000,
       log: log.child({ component: 'upstream' }),
+      timeoutFor: (prefix) => {
+        const seconds = config.backends[prefix]?.timeoutSeconds;
+        return seconds === undefined ? undefined : seconds * 1000;
+      },
+      onResourceUpdated: (prefix, uri) => this.sessions.resourceUpdated(prefix, uri),
       headersFor: credentialHeaders(
         config.upstream.headers,
         this.consul && config.upstream.kvPrefix ? { source: this.consul, prefix: config.upstream.kvPrefix } : undefined,
         log,
       ),
     });
-    this.catalog = new CatalogStore(config.naming, log);
-    const router = new ToolRouter(this.catalog, this.pool);
-    this.sessions = new SessionRegistry(this.catalog, router, log);
+    this.catalog = new CatalogStore(config.naming, log, config.backends);
+    const router = new McpRouter(this.catalog, this.pool);
+    this.sessions = new SessionRegistry(this.catalog, router, log, { pageSize: config.server.pageSize }, (level) => {
+      void this.pool.broadcast('logging/setLevel', { level }, 'logging');
+    });
     this.discovery.subscribe((backends) => this.pool.reconcile(backends));
-    this.pool.onChange(() => this.catalog.update(this.pool.toolLists()));
+    this.pool.onChange(() => this.catalog.update(this.pool.lists().map(({ prefix, lists }) => ({ prefix, ...lists }))));
 
     this.metrics = new Metrics({
       backends: () => this.pool.describe(),

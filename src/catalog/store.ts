@@ -1,7 +1,7 @@
 // Holds the current catalog and rebuilds it when the pool reports new tool lists; listeners
 // hear only real changes (a rebuild with the same content keeps the old version).
 import type { Logger } from 'pino';
-import { buildCatalog, EMPTY_CATALOG, type BackendTools, type Catalog } from './catalog.js';
+import { buildCatalog, EMPTY_CATALOG, type BackendLists, type Catalog, type Curation } from './catalog.js';
 import type { NamingOptions } from './naming.js';
 
 export type CatalogListener = (next: Catalog, previous: Catalog) => void;
@@ -11,7 +11,11 @@ export class CatalogStore {
   private readonly listeners = new Set<CatalogListener>();
   private lastCollisions = '';
 
-  constructor(private readonly naming: NamingOptions, private readonly log: Logger) {}
+  constructor(
+    private readonly naming: NamingOptions,
+    private readonly log: Logger,
+    private readonly curation: Readonly<Record<string, Curation>> = {},
+  ) {}
 
   get catalog(): Catalog {
     return this.current;
@@ -22,17 +26,25 @@ export class CatalogStore {
     return () => this.listeners.delete(listener);
   }
 
-  update(backends: readonly BackendTools[]): void {
-    const next = buildCatalog(backends, this.naming, this.current.version + 1);
+  update(backends: readonly BackendLists[]): void {
+    const next = buildCatalog(backends, this.naming, this.current.version + 1, this.curation);
     const collisions = next.collisions.join('\n');
     if (collisions !== this.lastCollisions) {
       for (const line of next.collisions) this.log.warn({ event: 'name_collision' }, line);
       this.lastCollisions = collisions;
     }
-    if (next.key === this.current.key) return;
+    const same = next.key === this.current.key && next.keys.prompts === this.current.keys.prompts
+      && next.keys.resources === this.current.keys.resources && sameSet(next.prefixes, this.current.prefixes);
+    if (same) return;
     const previous = this.current;
     this.current = next;
-    this.log.info({ tools: next.tools.length, version: next.version }, 'catalog changed');
+    this.log.info({ tools: next.tools.length, prompts: next.prompts.length, resources: next.resources.length, version: next.version }, 'catalog changed');
     for (const listener of this.listeners) listener(next, previous);
   }
+}
+
+function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
+  if (a.size !== b.size) return false;
+  for (const x of a) if (!b.has(x)) return false;
+  return true;
 }

@@ -31,6 +31,8 @@ export const ConfigSchema = z.object({
     allowedOrigins: z.array(z.string()).default([]),
     /** The URL clients use to reach this gateway (for OAuth metadata); default: the bound address. */
     publicUrl: z.url().optional(),
+    /** Items per page of tools/list, prompts/list, resources/list. */
+    pageSize: z.number().int().min(1).max(100_000).default(1000),
   }).strict().prefault({}),
   discovery: z.object({
     consul: z.object({
@@ -66,6 +68,17 @@ export const ConfigSchema = z.object({
     /** Also read headers per prefix from Consul KV at `<kvPrefix>/<prefix>/headers` (a JSON object). */
     kvPrefix: z.string().optional(),
   }).strict().prefault({}),
+  /** Per-backend curation and timeouts, keyed by prefix. */
+  backends: z.record(z.string(), z.object({
+    /** Globs over the backend's own tool names: these are not exposed. */
+    hide: z.array(z.string()).default([]),
+    /** Backend tool name -> name to expose (before the prefix). */
+    rename: z.record(z.string(), z.string().regex(/^[A-Za-z0-9_.-]{1,128}$/)).default({}),
+    /** Backend tool name -> description shown instead. */
+    descriptions: z.record(z.string(), z.string()).default({}),
+    /** Call timeout for this backend, seconds (progress notifications restart it). */
+    timeoutSeconds: z.number().positive().optional(),
+  }).strict()).default({}),
   auth: z.object({
     /** `none` serves without credentials (needed explicitly to bind beyond loopback). */
     mode: z.enum(['none', 'required']).default('required'),

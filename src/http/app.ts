@@ -6,7 +6,7 @@ import Koa from 'koa';
 import type { Logger } from 'pino';
 import type { CatalogStore } from '../catalog/store.js';
 import type { DiscoveryAggregator } from '../discovery/aggregator.js';
-import type { ToolRouter } from '../mcp/router.js';
+import type { McpRouter } from '../mcp/router.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RateLimits } from '../ratelimit/limits.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
@@ -19,7 +19,7 @@ export interface AppParts {
   pool: UpstreamPool;
   catalog: CatalogStore;
   sessions: SessionRegistry;
-  router: ToolRouter;
+  router: McpRouter;
   maxBodyBytes: number;
   log: Logger;
   inFlight: { count: number };

@@ -9,14 +9,14 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
 import { requestContext, type RequestEntry } from '../mcp/call-context.js';
-import type { ToolRouter } from '../mcp/router.js';
+import type { McpRouter } from '../mcp/router.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RateLimits } from '../ratelimit/limits.js';
 
 export interface McpEndpointOptions {
   sessions: SessionRegistry;
-  router: ToolRouter;
+  router: McpRouter;
   maxBodyBytes: number;
   log: Logger;
   /** Calls in flight, for draining at shutdown. */
@@ -153,11 +153,11 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     if (!(await admit(ctx, entries, messages, principal, started))) return;
 
     const single = messages.length === 1 ? (messages[0] as Message) : undefined;
-    if (session && single?.method === 'tools/call' && single.id !== undefined && isFastPathCall(single.params)) {
+    if (session && single?.method === 'tools/call' && single.id !== undefined && isFastPathCall(single.params) && !canBeAsked(session.server)) {
       inFlight.count += 1;
       const entry = entries[0]!;
       try {
-        const result = await router.callTool(single.params as Record<string, unknown>, principal, entry);
+        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry });
         ctx.type = 'application/json';
         ctx.body = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
       } catch (error) {
@@ -205,6 +205,15 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     if (!args || typeof args !== 'object') return {};
     return { arguments: logArguments === 'full' ? args : Object.keys(args) };
   }
+}
+
+/**
+ * A client that can answer sampling, elicitation or roots requests needs the SDK path, which
+ * relays a backend's requests; for the others the fast path answers such requests itself.
+ */
+function canBeAsked(server: { getClientCapabilities(): { sampling?: unknown; elicitation?: unknown; roots?: unknown } | undefined }): boolean {
+  const caps = server.getClientCapabilities();
+  return caps !== undefined && (caps.sampling !== undefined || caps.elicitation !== undefined || caps.roots !== undefined);
 }
 
 /** Calls that need nothing of the stream: no progress token, so a JSON answer says it all. */

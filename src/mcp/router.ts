@@ -1,14 +1,47 @@
-// Routes a tools/call by exposed name to its backend, shared by the fast path and the
-// SDK-server path. Protocol faults (unknown tool) become JSON-RPC errors; a backend's
-// failure becomes a tool result flagged isError that names the backend (CONTRACT §5).
-import { ErrorCode, McpError, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+// Routes client requests by exposed name or URI to their backend: tools/call, prompts/get,
+// resources/read and (un)subscribe, completion/complete. Shared by the fast path and the
+// SDK-server path. While a call runs, the backend's progress and log messages and its own
+// requests (sampling, elicitation, roots) are relayed to the client session that made it,
+// with progress tokens mapped. Protocol faults become JSON-RPC errors; a backend's failure
+// during a tool call becomes a result flagged isError naming the backend (CONTRACT §5).
+import {
+  ErrorCode,
+  McpError,
+  type CallToolResult,
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+} from '@modelcontextprotocol/sdk/types.js';
+import { allows, type Principal } from '../auth/principal.js';
+import { exposeUri, resolveUri, type Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import { BackendRpcError, UpstreamError } from '../upstream/errors.js';
 import type { UpstreamPool } from '../upstream/pool.js';
-import { allows, type Principal } from '../auth/principal.js';
+import type { RequestAnswer } from '../upstream/rpc.js';
 import type { RequestEntry } from './call-context.js';
 
-export class ToolRouter {
+/** How the backend's traffic during a call reaches the client (absent: the fast path). */
+export interface Relay {
+  notify(method: string, params: Record<string, unknown>): Promise<void>;
+  /** Sends a request to the client; rejects when the client cannot take it. */
+  request(method: string, params: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** Client capability check for backend-to-client requests. */
+  supports(method: string): boolean;
+  /** Whether a backend log message of this level reaches the session. */
+  wantsLog?(level: string): boolean;
+}
+
+export interface CallContext {
+  principal: Principal;
+  entry?: RequestEntry | undefined;
+  signal?: AbortSignal | undefined;
+  relay?: Relay | undefined;
+}
+
+let progressTokens = 0;
+
+type Params = Record<string, unknown> & { _meta?: Record<string, unknown> };
+
+export class McpRouter {
   constructor(private readonly catalog: CatalogStore, private readonly pool: UpstreamPool) {}
 
   /** The backend prefix of an exposed tool name that `principal` may call. */
@@ -17,48 +50,175 @@ export class ToolRouter {
     return route && allows(principal, name) ? route.prefix : undefined;
   }
 
-  /** `entry` receives tool, backend and instance for the request log. */
-  async callTool(
-    params: { name?: unknown; arguments?: unknown; _meta?: unknown },
-    principal: Principal,
-    entry: RequestEntry | undefined,
-    signal?: AbortSignal,
-  ): Promise<CallToolResult> {
+  async callTool(params: Params, ctx: CallContext): Promise<CallToolResult> {
     const name = typeof params.name === 'string' ? params.name : '';
-    const route = this.catalog.catalog.routes.get(name);
-    if (entry) entry.tool = name;
+    const catalog = this.catalog.catalog;
+    const route = catalog.routes.get(name);
+    if (ctx.entry) ctx.entry.tool = name;
     // A tool outside the principal's scope answers exactly like one that does not exist.
-    if (!route || !allows(principal, name)) {
-      if (entry && route) entry.status = 'denied';
+    if (!route || !allows(ctx.principal, name)) {
+      if (ctx.entry && route) ctx.entry.status = 'denied';
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     }
-    if (entry) entry.backend = route.prefix;
-    const upstreamParams: Record<string, unknown> = { name: route.original };
-    if (params.arguments !== undefined) upstreamParams.arguments = params.arguments;
-    if (params._meta !== undefined) upstreamParams._meta = params._meta;
-    const started = performance.now();
     try {
-      const { result, instance } = await this.pool.request(route.prefix, 'tools/call', upstreamParams, signal, entry?.trace);
-      if (entry) {
-        entry.upstreamMs = performance.now() - started;
-        entry.instance = instance;
-        entry.status = result.isError === true ? 'error' : 'ok';
-      }
-      return result as CallToolResult;
+      const result = await this.forward(route.prefix, 'tools/call', { ...params, name: route.original }, ctx);
+      if (ctx.entry) ctx.entry.status = result.isError === true ? 'error' : 'ok';
+      return rewriteUris(result, route.prefix, catalog) as CallToolResult;
     } catch (error) {
-      if (entry) {
-        entry.status = 'error';
-        entry.upstreamMs = performance.now() - started;
-      }
-      if (error instanceof BackendRpcError) throw new McpError(error.code, error.message, error.data);
       if (error instanceof UpstreamError) {
-        if (entry) {
-          if (error.instance) entry.instance = error.instance;
-          entry.error = error.message;
-        }
         return { isError: true, content: [{ type: 'text', text: `Tool ${name} failed: ${error.message}` }] };
       }
       throw error;
     }
   }
+
+  async getPrompt(params: Params, ctx: CallContext): Promise<Record<string, unknown>> {
+    const name = typeof params.name === 'string' ? params.name : '';
+    const catalog = this.catalog.catalog;
+    const route = catalog.promptRoutes.get(name);
+    if (ctx.entry) ctx.entry.tool = name;
+    if (!route || !allows(ctx.principal, name)) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${name}`);
+    return rewriteUris(await this.forwardOrThrow(route.prefix, 'prompts/get', { ...params, name: route.original }, ctx), route.prefix, catalog);
+  }
+
+  async readResource(params: Params, ctx: CallContext): Promise<Record<string, unknown>> {
+    const uri = typeof params.uri === 'string' ? params.uri : '';
+    const catalog = this.catalog.catalog;
+    const target = resolveUri(catalog, uri);
+    if (ctx.entry) ctx.entry.tool = uri;
+    if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${uri}`);
+    return rewriteUris(await this.forwardOrThrow(target.prefix, 'resources/read', { ...params, uri: target.original }, ctx), target.prefix, catalog);
+  }
+
+  /** Subscribes the backend (on behalf of the gateway's sessions) to the resource behind `uri`. */
+  async subscribe(uri: string, on: boolean): Promise<{ prefix: string; original: string }> {
+    const target = resolveUri(this.catalog.catalog, uri);
+    if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown resource: ${uri}`);
+    try {
+      await this.pool.subscribe(target.prefix, target.original, on);
+    } catch (error) {
+      throw toRpcError(error);
+    }
+    return target;
+  }
+
+  async complete(params: Params, ctx: CallContext): Promise<Record<string, unknown>> {
+    const ref = (params.ref ?? {}) as { type?: string; name?: string; uri?: string };
+    const catalog = this.catalog.catalog;
+    if (ref.type === 'ref/prompt') {
+      const route = catalog.promptRoutes.get(ref.name ?? '');
+      if (!route || !allows(ctx.principal, route.exposed)) throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${ref.name}`);
+      return this.forwardOrThrow(route.prefix, 'completion/complete', { ...params, ref: { ...ref, name: route.original } }, ctx);
+    }
+    if (ref.type === 'ref/resource') {
+      const template = catalog.templates.find((t) => t.uriTemplate === ref.uri);
+      const origin = template?._meta?.['io.github.mcp-gateway/origin'] as { backend: string; name: string } | undefined;
+      const target = origin ? { prefix: origin.backend, original: origin.name } : resolveUri(catalog, ref.uri ?? '');
+      if (!target) throw new McpError(ErrorCode.InvalidParams, `Unknown resource template: ${ref.uri}`);
+      return this.forwardOrThrow(target.prefix, 'completion/complete', { ...params, ref: { ...ref, uri: target.original } }, ctx);
+    }
+    throw new McpError(ErrorCode.InvalidParams, `Unknown completion reference type: ${String(ref.type)}`);
+  }
+
+  private async forwardOrThrow(prefix: string, method: string, params: Params, ctx: CallContext): Promise<Record<string, unknown>> {
+    try {
+      return await this.forward(prefix, method, params, ctx);
+    } catch (error) {
+      throw toRpcError(error);
+    }
+  }
+
+  /** Sends one request upstream with progress, log and request relaying; fills the log entry. */
+  private async forward(prefix: string, method: string, params: Params, ctx: CallContext): Promise<Record<string, unknown>> {
+    const { entry, relay } = ctx;
+    if (entry) entry.backend = prefix;
+    const clientToken = params._meta?.progressToken;
+    let upstreamParams = params;
+    let upstreamToken: string | undefined;
+    if (clientToken !== undefined) {
+      // Upstream sessions are shared by many clients: give the backend a token of our own.
+      upstreamToken = `gwp-${++progressTokens}`;
+      upstreamParams = { ...params, _meta: { ...params._meta, progressToken: upstreamToken } };
+    }
+    const started = performance.now();
+    try {
+      const { result, instance } = await this.pool.request(prefix, method, upstreamParams, {
+        signal: ctx.signal,
+        headers: entry?.trace,
+        resetTimeoutOnProgress: upstreamToken !== undefined,
+        handlers: {
+          onNotification: (n: JSONRPCNotification) => {
+            if (!relay) return;
+            const p = (n.params ?? {}) as Record<string, unknown>;
+            if (n.method === 'notifications/progress' && upstreamToken !== undefined && p.progressToken === upstreamToken) {
+              void relay.notify(n.method, { ...p, progressToken: clientToken }).catch(() => undefined);
+            } else if (n.method === 'notifications/message' && (relay.wantsLog?.(String(p.level)) ?? true)) {
+              void relay.notify(n.method, p).catch(() => undefined);
+            }
+          },
+          onRequest: async (r: JSONRPCRequest): Promise<RequestAnswer> => {
+            if (!relay || !relay.supports(r.method)) {
+              return { error: { code: ErrorCode.MethodNotFound, message: `The client does not support ${r.method}` } };
+            }
+            try {
+              return { result: await relay.request(r.method, (r.params ?? {})) };
+            } catch (error) {
+              const code = error instanceof McpError ? error.code : ErrorCode.InternalError;
+              return { error: { code, message: (error as Error).message.replace(/^MCP error -?\d+: /, '') } };
+            }
+          },
+        },
+      });
+      if (entry) {
+        entry.instance = instance;
+        entry.upstreamMs = performance.now() - started;
+        entry.status ??= 'ok';
+      }
+      return result;
+    } catch (error) {
+      if (entry) {
+        entry.status = 'error';
+        entry.upstreamMs = performance.now() - started;
+        if (error instanceof UpstreamError) {
+          if (error.instance) entry.instance = error.instance;
+          entry.error = error.message;
+        }
+      }
+      if (error instanceof BackendRpcError) throw new McpError(error.code, error.message, error.data);
+      throw error;
+    }
+  }
+}
+
+function toRpcError(error: unknown): unknown {
+  if (error instanceof UpstreamError) return new McpError(ErrorCode.InternalError, error.message);
+  if (error instanceof BackendRpcError) return new McpError(error.code, error.message, error.data);
+  return error;
+}
+
+/**
+ * Resource URIs inside results (embedded resources, resource links, read contents) are
+ * given in their exposed form, so clients can read them back through the gateway.
+ */
+function rewriteUris(result: Record<string, unknown>, prefix: string, catalog: Catalog): Record<string, unknown> {
+  if (catalog.naming.prefix === 'never') return result;
+  const expose = (uri: unknown): unknown => (typeof uri === 'string' ? exposeUri(prefix, uri, catalog.naming) : uri);
+  const fixContent = (item: Record<string, unknown>): Record<string, unknown> => {
+    if (item.type === 'resource_link') return { ...item, uri: expose(item.uri) };
+    if (item.type === 'resource' && item.resource && typeof item.resource === 'object') {
+      const resource = item.resource as Record<string, unknown>;
+      return { ...item, resource: { ...resource, uri: expose(resource.uri) } };
+    }
+    return item;
+  };
+  let out = result;
+  if (Array.isArray(result.content)) out = { ...out, content: (result.content as Record<string, unknown>[]).map(fixContent) };
+  if (Array.isArray(result.contents)) out = { ...out, contents: (result.contents as Record<string, unknown>[]).map((c) => ({ ...c, uri: expose(c.uri) })) };
+  if (Array.isArray(result.messages)) {
+    out = {
+      ...out,
+      messages: (result.messages as { content?: Record<string, unknown> }[]).map((m) => (m.content ? { ...m, content: fixContent(m.content) } : m)),
+    };
+  }
+  return out;
 }

@@ -1,18 +1,36 @@
 // Client sessions: one SDK `Server` and Streamable HTTP transport per client (SDK 1.26+
-// forbids sharing), capabilities declared up front so tools can come and go at run time.
-// Each session reads the shared catalog; a catalog change sends it tools/list_changed.
+// forbids sharing), every capability declared up front so tools, prompts and resources can
+// come and go at run time. Each session reads the shared catalog through its principal's
+// scope, pages lists with opaque cursors, hears list_changed only when its own view changed,
+// and gets resource updates for what it subscribed to.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  CallToolRequestSchema,
+  CompleteRequestSchema,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+  SetLevelRequestSchema,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type Prompt,
+  type Tool,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import type { Catalog } from '../catalog/catalog.js';
+import { exposeUri, type Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import { currentEntry } from './call-context.js';
-import type { ToolRouter } from './router.js';
+import type { McpRouter, Relay } from './router.js';
 
 export interface ClientSession {
   readonly id: string;
@@ -20,30 +38,69 @@ export interface ClientSession {
   readonly transport: StreamableHTTPServerTransport;
   readonly principal: Principal;
   readonly createdAt: number;
-  /** Content key of the tool list this session last could see. */
-  seen: string;
+  /** Content keys of the lists this session last could see. */
+  seen: { tools: string; prompts: string; resources: string };
+  subscriptions: Set<string>;
+  logLevel: string | undefined;
 }
 
-interface View {
+interface View<T> {
   version: number;
-  tools: Tool[];
+  items: T[];
   key: string;
 }
 
+export interface SessionOptions {
+  /** Items per page of tools/list and the other lists. */
+  pageSize: number;
+}
+
 const SERVER_INFO = { name: 'mcp-gateway', version: '0.1.0' };
+const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
+const AnyResult = z.looseObject({});
+
+/** Keyset pagination over a list sorted by `key`: a walk sees each item once, even across changes. */
+export function page<T>(items: readonly T[], key: (item: T) => string, cursor: unknown, size: number): { items: T[]; nextCursor?: string } {
+  let start = 0;
+  if (typeof cursor === 'string') {
+    let after: unknown;
+    try {
+      after = (JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as { after?: unknown }).after;
+    } catch {
+      after = undefined;
+    }
+    if (typeof after !== 'string') throw new McpError(ErrorCode.InvalidParams, 'Invalid cursor');
+    let lo = 0;
+    let hi = items.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (key(items[mid]!) <= after) lo = mid + 1;
+      else hi = mid;
+    }
+    start = lo;
+  }
+  const slice = items.slice(start, start + size);
+  if (start + size >= items.length || slice.length === 0) return { items: slice };
+  const last = key(slice[slice.length - 1]!);
+  return { items: slice, nextCursor: Buffer.from(JSON.stringify({ after: last })).toString('base64url') };
+}
 
 export class SessionRegistry {
   private readonly sessions = new Map<string, ClientSession>();
   private readonly unsubscribe: () => void;
-  /** Filtered tool lists per tool scope, for the current catalog version. */
-  private readonly views = new Map<string, View>();
+  private readonly toolViews = new Map<string, View<Tool>>();
+  private readonly promptViews = new Map<string, View<Prompt>>();
+  /** Exposed resource URI -> sessions subscribed to it. */
+  private readonly subscribers = new Map<string, Set<string>>();
 
   constructor(
     private readonly catalog: CatalogStore,
-    private readonly router: ToolRouter,
+    private readonly router: McpRouter,
     private readonly log: Logger,
+    private readonly options: SessionOptions = { pageSize: 1000 },
+    private readonly onLogLevel?: (level: string) => void,
   ) {
-    this.unsubscribe = catalog.subscribe(() => this.notifyToolsChanged());
+    this.unsubscribe = catalog.subscribe((next, previous) => this.notifyListsChanged(next, previous));
   }
 
   get size(): number {
@@ -55,42 +112,160 @@ export class SessionRegistry {
   }
 
   /** The tools `principal` may see in the current catalog (cached per scope and version). */
-  visibleTools(principal: Principal): View {
-    const catalog: Catalog = this.catalog.catalog;
-    if (!principal.tools) return { version: catalog.version, tools: catalog.tools as Tool[], key: catalog.key };
+  visibleTools(principal: Principal): View<Tool> {
+    return this.view(this.toolViews, principal, (c) => c.tools, (c) => c.key);
+  }
+
+  visiblePrompts(principal: Principal): View<Prompt> {
+    return this.view(this.promptViews, principal, (c) => c.prompts, (c) => c.keys.prompts);
+  }
+
+  private view<T extends { name: string }>(cache: Map<string, View<T>>, principal: Principal, items: (c: Catalog) => readonly T[], key: (c: Catalog) => string): View<T> {
+    const catalog = this.catalog.catalog;
+    if (!principal.tools) return { version: catalog.version, items: items(catalog) as T[], key: key(catalog) };
     const scope = principal.tools;
-    const cached = this.views.get(scope.key);
+    const cached = cache.get(scope.key);
     if (cached?.version === catalog.version) return cached;
-    const tools = catalog.tools.filter((t) => scope.allows(t.name));
-    const view = { version: catalog.version, tools, key: JSON.stringify(tools) };
-    this.views.set(scope.key, view);
+    const visible = items(catalog).filter((t) => scope.allows(t.name));
+    const view = { version: catalog.version, items: visible, key: JSON.stringify(visible) };
+    cache.set(scope.key, view);
     return view;
   }
 
   /** A new session for an `initialize` request; it registers itself once the SDK assigns the id. */
   create(principal: Principal): StreamableHTTPServerTransport {
     const server = new Server(SERVER_INFO, {
-      capabilities: { tools: { listChanged: true } },
-      instructions: 'Tools of several MCP servers, each named <backend>__<tool>.',
+      capabilities: {
+        tools: { listChanged: true },
+        prompts: { listChanged: true },
+        resources: { subscribe: true, listChanged: true },
+        logging: {},
+        completions: {},
+      },
+      instructions: 'Tools, prompts and resources of several MCP servers, each named <backend>__<name>.',
     });
-    server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: this.visibleTools(principal).tools }));
+    let session: ClientSession | undefined;
+    const size = this.options.pageSize;
+    const relay = (extra: { sendNotification: (n: never) => Promise<void>; sendRequest: (r: never, s: never) => Promise<unknown> }): Relay => ({
+      notify: (method, params) => extra.sendNotification({ method, params } as never),
+      request: async (method, params) => (await extra.sendRequest({ method, params } as never, AnyResult as never)) as Record<string, unknown>,
+      supports: (method) => {
+        const caps = server.getClientCapabilities() ?? {};
+        if (method === 'sampling/createMessage') return caps.sampling !== undefined;
+        if (method === 'elicitation/create') return caps.elicitation !== undefined;
+        if (method === 'roots/list') return caps.roots !== undefined;
+        return false;
+      },
+      wantsLog: (level) => !session?.logLevel || LEVELS.indexOf(level) >= LEVELS.indexOf(session.logLevel),
+    });
+
+    server.setRequestHandler(ListToolsRequestSchema, (request) => {
+      const { items, nextCursor } = page(this.visibleTools(principal).items, (t) => t.name, request.params?.cursor, size);
+      return nextCursor ? { tools: items, nextCursor } : { tools: items };
+    });
     server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-      this.router.callTool(request.params, principal, currentEntry('tools/call', extra.requestId), extra.signal));
+      this.router.callTool(request.params, { principal, entry: currentEntry('tools/call', extra.requestId), signal: extra.signal, relay: relay(extra as never) }));
+    server.setRequestHandler(ListPromptsRequestSchema, (request) => {
+      const { items, nextCursor } = page(this.visiblePrompts(principal).items, (p) => p.name, request.params?.cursor, size);
+      return nextCursor ? { prompts: items, nextCursor } : { prompts: items };
+    });
+    server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
+      (await this.router.getPrompt(request.params, { principal, entry: currentEntry('prompts/get', extra.requestId), signal: extra.signal, relay: relay(extra as never) })) as never);
+    server.setRequestHandler(ListResourcesRequestSchema, (request) => {
+      const { items, nextCursor } = page(this.catalog.catalog.resources, (r) => r.uri, request.params?.cursor, size);
+      return nextCursor ? { resources: items, nextCursor } : { resources: items };
+    });
+    server.setRequestHandler(ListResourceTemplatesRequestSchema, (request) => {
+      const { items, nextCursor } = page(this.catalog.catalog.templates, (t) => t.uriTemplate, request.params?.cursor, size);
+      return nextCursor ? { resourceTemplates: items, nextCursor } : { resourceTemplates: items };
+    });
+    server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
+      (await this.router.readResource(request.params, { principal, entry: currentEntry('resources/read', extra.requestId), signal: extra.signal, relay: relay(extra as never) })) as never);
+    server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+      await this.subscribe(session, request.params.uri, true);
+      return {};
+    });
+    server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+      await this.subscribe(session, request.params.uri, false);
+      return {};
+    });
+    server.setRequestHandler(CompleteRequestSchema, async (request, extra) =>
+      (await this.router.complete(request.params, { principal, entry: currentEntry('completion/complete', extra.requestId), signal: extra.signal })) as never);
+    server.setRequestHandler(SetLevelRequestSchema, (request) => {
+      if (session) session.logLevel = request.params.level;
+      this.onLogLevel?.(this.mostVerboseLevel());
+      return {};
+    });
+
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
-        this.sessions.set(id, { id, server, transport, principal, createdAt: Date.now(), seen: this.visibleTools(principal).key });
+        const catalog = this.catalog.catalog;
+        session = {
+          id, server, transport, principal, createdAt: Date.now(),
+          seen: { tools: this.visibleTools(principal).key, prompts: this.visiblePrompts(principal).key, resources: catalog.keys.resources },
+          subscriptions: new Set(),
+          logLevel: undefined,
+        };
+        this.sessions.set(id, session);
         this.log.debug({ sessionId: id, principal: principal.id }, 'client session opened');
       },
-      onsessionclosed: (id) => {
-        this.sessions.delete(id);
-      },
+      onsessionclosed: (id) => this.forget(id),
     });
     transport.onclose = () => {
-      if (transport.sessionId) this.sessions.delete(transport.sessionId);
+      if (transport.sessionId) this.forget(transport.sessionId);
     };
     server.connect(transport).catch((error: Error) => this.log.error({ err: error.message }, 'session setup failed'));
     return transport;
+  }
+
+  private forget(id: string): void {
+    const session = this.sessions.get(id);
+    if (!session) return;
+    this.sessions.delete(id);
+    for (const uri of session.subscriptions) void this.subscribe(session, uri, false).catch(() => undefined);
+  }
+
+  private mostVerboseLevel(): string {
+    let index = LEVELS.length - 1;
+    for (const s of this.sessions.values()) if (s.logLevel) index = Math.min(index, LEVELS.indexOf(s.logLevel));
+    return LEVELS[index] ?? 'info';
+  }
+
+  /** The first subscriber subscribes the backend; the last one to leave unsubscribes it. */
+  private async subscribe(session: ClientSession | undefined, uri: string, on: boolean): Promise<void> {
+    if (!session) return;
+    let set = this.subscribers.get(uri);
+    if (on) {
+      if (!set) this.subscribers.set(uri, (set = new Set()));
+      const first = set.size === 0;
+      set.add(session.id);
+      session.subscriptions.add(uri);
+      if (first) {
+        try {
+          await this.router.subscribe(uri, true);
+        } catch (error) {
+          set.delete(session.id);
+          session.subscriptions.delete(uri);
+          throw error;
+        }
+      }
+      return;
+    }
+    session.subscriptions.delete(uri);
+    if (!set?.delete(session.id)) return;
+    if (set.size === 0) {
+      this.subscribers.delete(uri);
+      await this.router.subscribe(uri, false).catch(() => undefined);
+    }
+  }
+
+  /** A backend's resource changed: tell the sessions that subscribed to it. */
+  resourceUpdated(prefix: string, uri: string): void {
+    const exposed = exposeUri(prefix, uri, this.catalog.catalog.naming);
+    for (const id of this.subscribers.get(exposed) ?? []) {
+      this.sessions.get(id)?.server.sendResourceUpdated({ uri: exposed }).catch(() => undefined);
+    }
   }
 
   async handle(transport: StreamableHTTPServerTransport, req: IncomingMessage, res: ServerResponse, body?: unknown): Promise<void> {
@@ -98,14 +273,18 @@ export class SessionRegistry {
   }
 
   /** Tells each session whose own view changed; a principal limited to ops__* hears nothing of hr. */
-  private notifyToolsChanged(): void {
-    for (const view of this.views.keys()) if (this.views.get(view)!.version !== this.catalog.catalog.version) this.views.delete(view);
+  private notifyListsChanged(next: Catalog, _previous: Catalog): void {
+    for (const [key, view] of this.toolViews) if (view.version !== next.version) this.toolViews.delete(key);
+    for (const [key, view] of this.promptViews) if (view.version !== next.version) this.promptViews.delete(key);
     for (const session of this.sessions.values()) {
-      const key = this.visibleTools(session.principal).key;
-      if (key === session.seen) continue;
-      session.seen = key;
-      session.server.sendToolListChanged().catch((error: Error) =>
-        this.log.debug({ sessionId: session.id, err: error.message }, 'list_changed not delivered'));
+      const tools = this.visibleTools(session.principal).key;
+      const prompts = this.visiblePrompts(session.principal).key;
+      const resources = next.keys.resources;
+      const fail = (error: Error): void => this.log.debug({ sessionId: session.id, err: error.message }, 'list_changed not delivered');
+      if (tools !== session.seen.tools) session.server.sendToolListChanged().catch(fail);
+      if (prompts !== session.seen.prompts) session.server.sendPromptListChanged().catch(fail);
+      if (resources !== session.seen.resources) session.server.sendResourceListChanged().catch(fail);
+      session.seen = { tools, prompts, resources };
     }
   }
 

@@ -1,21 +1,40 @@
 // One backend instance: a long-lived MCP client session (Streamable HTTP, falling back to
-// legacy HTTP+SSE), reconnected with backoff, its tool list refreshed on the backend's own
-// list_changed. Calls go over the lean raw path on the same session when the transport is
-// Streamable HTTP, else through the SDK client.
+// legacy HTTP+SSE), reconnected with backoff. It keeps the backend's lists (tools, prompts,
+// resources, resource templates), re-read on the backend's own list_changed. Calls go over
+// the lean raw path on the same session when the transport is Streamable HTTP, else through
+// the SDK client; a call's progress, log messages and backend-to-client requests reach the
+// caller's handlers, and a cancelled call is cancelled at the backend too.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
+  PromptListChangedNotificationSchema,
+  ResourceListChangedNotificationSchema,
+  ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
   type JSONRPCMessage,
+  type JSONRPCNotification,
+  type Prompt,
+  type Resource,
+  type ResourceTemplate,
+  type ServerCapabilities,
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { InstanceSpec } from '../discovery/snapshot.js';
 import { BackendRpcError, UpstreamError, neverSent } from './errors.js';
-import { postJsonRpc, type RawSession } from './rpc.js';
+import { postJsonRpc, postMessage, type RawSession, type StreamHandlers } from './rpc.js';
 
 export type InstanceState = 'connecting' | 'ready' | 'closed';
+
+export interface Lists {
+  tools: readonly Tool[];
+  prompts: readonly Prompt[];
+  resources: readonly Resource[];
+  templates: readonly ResourceTemplate[];
+}
+
+export const EMPTY_LISTS: Lists = Object.freeze({ tools: [], prompts: [], resources: [], templates: [] });
 
 export interface InstanceOptions {
   prefix: string;
@@ -25,10 +44,20 @@ export interface InstanceOptions {
   timeoutMs: number;
   maxBackoffMs: number;
   log: Logger;
-  /** Its tool list changed (connect, list_changed, reconnect), or it stopped being ready. */
+  /** Its lists changed (connect, list_changed, reconnect), or it stopped being ready. */
   onChange: () => void;
-  /** Limits concurrent connects across the pool (a fleet that appears at once). */
+  /** The backend says a resource changed (`uri` as the backend names it). */
+  onResourceUpdated?: (uri: string) => void;
+  /** Limits concurrent connects across the pool (a fleet that appears at once must not stampede). */
   connectSlot: <T>(fn: () => Promise<T>) => Promise<T>;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal | undefined;
+  headers?: Record<string, string> | undefined;
+  handlers?: StreamHandlers | undefined;
+  /** Progress notifications restart the timeout (a long call that reports keeps going). */
+  resetTimeoutOnProgress?: boolean;
 }
 
 const CLIENT_INFO = { name: 'mcp-gateway', version: '0.1.0' };
@@ -36,13 +65,15 @@ let rawIds = 0;
 
 export class InstanceConnection {
   state: InstanceState = 'connecting';
-  tools: readonly Tool[] = [];
+  lists: Lists = EMPTY_LISTS;
+  capabilities: ServerCapabilities = {};
   inFlight = 0;
   private client: Client | undefined;
   private raw: RawSession | undefined;
   private attempts = 0;
   private timer: NodeJS.Timeout | undefined;
   private generation = 0;
+  private readonly subscriptions = new Set<string>();
   private readonly log: Logger;
 
   constructor(private readonly options: InstanceOptions) {
@@ -61,6 +92,10 @@ export class InstanceConnection {
     return this.options.spec.url;
   }
 
+  get tools(): readonly Tool[] {
+    return this.lists.tools;
+  }
+
   start(): void {
     void this.connect();
   }
@@ -75,11 +110,13 @@ export class InstanceConnection {
       }
       this.client = client;
       this.raw = raw;
-      this.tools = await this.listTools(client);
+      this.capabilities = client.getServerCapabilities() ?? {};
+      this.lists = await this.readLists(client);
+      for (const uri of this.subscriptions) await client.subscribeResource({ uri }).catch(() => undefined);
       if (generation !== this.generation || this.isClosed()) return;
       this.attempts = 0;
       this.state = 'ready';
-      this.log.info({ tools: this.tools.length, transport: raw ? 'streamable-http' : 'sse' }, 'backend instance connected');
+      this.log.info({ tools: this.lists.tools.length, prompts: this.lists.prompts.length, resources: this.lists.resources.length, transport: raw ? 'streamable-http' : 'sse' }, 'backend instance connected');
       this.options.onChange();
     } catch (error) {
       if (generation !== this.generation || this.state === 'closed') return;
@@ -99,15 +136,7 @@ export class InstanceConnection {
     const transport = new StreamableHTTPClientTransport(url, { requestInit });
     try {
       await client.connect(transport, { timeout: this.options.timeoutMs });
-      return {
-        client,
-        raw: {
-          url,
-          sessionId: transport.sessionId,
-          protocolVersion: transport.protocolVersion,
-          headers,
-        },
-      };
+      return { client, raw: { url, sessionId: transport.sessionId, protocolVersion: transport.protocolVersion, headers } };
     } catch (error) {
       await client.close().catch(() => undefined);
       // A legacy HTTP+SSE server answers the Streamable HTTP POST with 4xx (404/405).
@@ -121,7 +150,11 @@ export class InstanceConnection {
 
   private newClient(): Client {
     const client = new Client(CLIENT_INFO, { capabilities: {} });
-    client.setNotificationHandler(ToolListChangedNotificationSchema, () => this.refresh());
+    const refresh = (): void => this.refresh();
+    client.setNotificationHandler(ToolListChangedNotificationSchema, refresh);
+    client.setNotificationHandler(PromptListChangedNotificationSchema, refresh);
+    client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh);
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => this.options.onResourceUpdated?.(n.params.uri));
     client.onerror = (error) => {
       // The SDK reports a lost GET stream here; the instance may be gone: reconnect.
       if (/SSE stream disconnected|Maximum reconnection|Failed to reconnect/.test(error.message)) this.lost(error);
@@ -132,26 +165,56 @@ export class InstanceConnection {
     return client;
   }
 
-  private async listTools(client: Client): Promise<Tool[]> {
-    const tools: Tool[] = [];
-    let cursor: string | undefined;
-    do {
-      const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.options.timeoutMs });
-      tools.push(...page.tools);
-      cursor = page.nextCursor;
-    } while (cursor);
-    return tools;
+  /** Every page of every list the backend offers. */
+  private async readLists(client: Client): Promise<Lists> {
+    const caps = client.getServerCapabilities() ?? {};
+    const opts = { timeout: this.options.timeoutMs };
+    const pages = async <T>(read: (cursor?: string) => Promise<{ items: T[]; next?: string | undefined }>): Promise<T[]> => {
+      const all: T[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await read(cursor);
+        all.push(...page.items);
+        cursor = page.next;
+      } while (cursor);
+      return all;
+    };
+    const param = (cursor?: string): { cursor: string } | undefined => (cursor ? { cursor } : undefined);
+    const [tools, prompts, resources, templates] = await Promise.all([
+      caps.tools ? pages(async (c) => { const r = await client.listTools(param(c), opts); return { items: r.tools, next: r.nextCursor }; }) : [],
+      caps.prompts ? pages(async (c) => { const r = await client.listPrompts(param(c), opts); return { items: r.prompts, next: r.nextCursor }; }) : [],
+      caps.resources ? pages(async (c) => { const r = await client.listResources(param(c), opts); return { items: r.resources, next: r.nextCursor }; }) : [],
+      caps.resources ? pages(async (c) => { const r = await client.listResourceTemplates(param(c), opts); return { items: r.resourceTemplates, next: r.nextCursor }; }) : [],
+    ]);
+    return { tools, prompts, resources, templates };
   }
 
+  private refreshing: Promise<void> | undefined;
+  private refreshAgain = false;
+
+  /** Re-reads the lists; list_changed bursts coalesce into one pass after the current one. */
   private refresh(): void {
-    const client = this.client;
-    if (!client || this.state !== 'ready') return;
-    this.listTools(client).then((tools) => {
-      if (this.client !== client) return;
-      this.tools = tools;
-      this.log.info({ tools: tools.length }, 'backend tool list changed');
-      this.options.onChange();
-    }, (error: Error) => this.log.warn({ err: error.message }, 'refreshing the tool list failed'));
+    if (this.refreshing) {
+      this.refreshAgain = true;
+      return;
+    }
+    this.refreshing = (async () => {
+      do {
+        this.refreshAgain = false;
+        const client = this.client;
+        if (!client || this.state !== 'ready') break;
+        try {
+          const lists = await this.readLists(client);
+          if (this.client !== client) break;
+          this.lists = lists;
+          this.log.info({ tools: lists.tools.length, prompts: lists.prompts.length, resources: lists.resources.length }, 'backend lists changed');
+          this.options.onChange();
+        } catch (error) {
+          this.log.warn({ err: (error as Error).message }, 'refreshing the backend lists failed');
+        }
+      } while (this.refreshAgain);
+      this.refreshing = undefined;
+    })();
   }
 
   private retryLater(error: Error): void {
@@ -178,29 +241,54 @@ export class InstanceConnection {
   }
 
   /**
-   * Sends one request (tools/call and friends) and resolves with its result.
-   * Throws BackendRpcError for the backend's own JSON-RPC errors, UpstreamError otherwise.
+   * Sends one request (tools/call, prompts/get, resources/read, ...) and resolves with its
+   * result. Throws BackendRpcError for the backend's own JSON-RPC errors, UpstreamError otherwise.
    */
-  async request(method: string, params: Record<string, unknown>, signal?: AbortSignal, headers?: Record<string, string>): Promise<Record<string, unknown>> {
+  async request(method: string, params: Record<string, unknown>, options: CallOptions = {}): Promise<Record<string, unknown>> {
     const client = this.client;
     if (!client || this.state !== 'ready') throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} is not connected`, this.options.prefix, this.id, true);
     this.inFlight += 1;
-    const timeout = AbortSignal.timeout(this.options.timeoutMs);
-    const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
+    const deadline = new AbortController();
+    const arm = (): NodeJS.Timeout => setTimeout(() => deadline.abort(), this.options.timeoutMs);
+    let timer = arm();
+    const signals = options.signal ? [options.signal, deadline.signal] : [deadline.signal];
+    const combined = AbortSignal.any(signals);
     try {
       if (!this.raw) {
         return (await client.request({ method, params }, undefined as never, { signal: combined }));
       }
-      const message = { jsonrpc: '2.0', id: `gw-${++rawIds}`, method, params } as JSONRPCMessage;
+      const upstreamId = `gw-${++rawIds}`;
+      const message = { jsonrpc: '2.0', id: upstreamId, method, params } as JSONRPCMessage;
+      const raw = this.raw;
+      const cancel = (): void => {
+        // Tell the backend to stop, on the same session (the spec's notifications/cancelled).
+        void postMessage(raw, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: upstreamId, reason: 'cancelled by the client' } }).catch(() => undefined);
+      };
+      options.signal?.addEventListener('abort', cancel, { once: true });
+      const handlers: StreamHandlers = {
+        ...options.handlers,
+        onNotification: (notification: JSONRPCNotification) => {
+          if (options.resetTimeoutOnProgress && notification.method === 'notifications/progress') {
+            clearTimeout(timer);
+            timer = arm();
+          }
+          options.handlers?.onNotification?.(notification);
+        },
+      };
       let answer;
       try {
-        answer = await postJsonRpc(this.raw, message, combined, headers);
+        answer = await postJsonRpc(raw, message, combined, options.headers, handlers);
       } catch (error) {
-        if (timeout.aborted) throw new UpstreamError(`backend "${this.options.prefix}" did not answer within ${this.options.timeoutMs} ms`, this.options.prefix, this.id);
-        if (signal?.aborted) throw new UpstreamError('request cancelled', this.options.prefix, this.id);
+        if (deadline.signal.aborted) {
+          cancel();
+          throw new UpstreamError(`backend "${this.options.prefix}" did not answer within ${this.options.timeoutMs} ms`, this.options.prefix, this.id);
+        }
+        if (options.signal?.aborted) throw new UpstreamError('request cancelled', this.options.prefix, this.id);
         const retryable = neverSent(error);
         this.lost(error as Error);
         throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} failed: ${(error as Error).message}`, this.options.prefix, this.id, retryable);
+      } finally {
+        options.signal?.removeEventListener('abort', cancel);
       }
       if (answer.status === 404) {
         this.lost(new Error('backend answered 404: session expired'));
@@ -213,8 +301,22 @@ export class InstanceConnection {
       }
       return response.result;
     } finally {
+      clearTimeout(timer);
       this.inFlight -= 1;
     }
+  }
+
+  /** Subscribes this instance's session to a resource (kept across reconnects). */
+  async subscribe(uri: string, on: boolean): Promise<void> {
+    if (on) this.subscriptions.add(uri);
+    else this.subscriptions.delete(uri);
+    await this.request(on ? 'resources/subscribe' : 'resources/unsubscribe', { uri });
+  }
+
+  /** Sends a notification on this instance's session (logging level changes, ...). */
+  async notify(method: string, params: Record<string, unknown>): Promise<void> {
+    if (this.raw) await postMessage(this.raw, { jsonrpc: '2.0', method, params });
+    else await this.client?.notification({ method, params });
   }
 
   /** Resolves true once ready again (after a reconnect), false after `ms` or when closed. */

@@ -2,12 +2,11 @@
 // reconciled against each new backend list. Picks a ready replica per call (round robin),
 // retries on another replica when a request surely never left, and reports tool-list
 // changes so the catalog can be rebuilt.
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { BackendSpec } from '../discovery/snapshot.js';
 import type { HeadersFor } from './credentials.js';
 import { UpstreamError } from './errors.js';
-import { InstanceConnection } from './instance.js';
+import { InstanceConnection, type CallOptions, type Lists } from './instance.js';
 
 export interface PoolOptions {
   timeoutMs: number;
@@ -17,6 +16,10 @@ export interface PoolOptions {
   connectConcurrency?: number;
   /** Upstream credentials per backend (default: the spec's own headers). */
   headersFor?: HeadersFor;
+  /** Per-backend call timeout, ms (default: timeoutMs). */
+  timeoutFor?: (prefix: string) => number | undefined;
+  /** A backend says one of its resources changed (`uri` as the backend names it). */
+  onResourceUpdated?: (prefix: string, uri: string) => void;
 }
 
 interface BackendState {
@@ -36,6 +39,9 @@ export class UpstreamPool {
   private changeQueued = false;
   private active = 0;
   private readonly waiting: (() => void)[] = [];
+  /** Resource subscriptions per backend, kept on every ready instance. */
+  private readonly subscriptions = new Map<string, Set<string>>();
+  private readonly recentUpdates = new Map<string, number>();
 
   constructor(private readonly options: PoolOptions) {}
 
@@ -99,10 +105,14 @@ export class UpstreamPool {
           prefix: spec.prefix,
           spec: instance,
           headers: () => (this.options.headersFor ? this.options.headersFor(spec.prefix, spec.headers) : Promise.resolve({ ...(spec.headers ?? {}) })),
-          timeoutMs: this.options.timeoutMs,
+          timeoutMs: this.options.timeoutFor?.(spec.prefix) ?? this.options.timeoutMs,
           maxBackoffMs: this.options.maxBackoffMs,
           log: this.options.log,
-          onChange: () => this.changed(),
+          onChange: () => {
+            if (connection.state === 'ready') this.resubscribe(spec.prefix, connection);
+            this.changed();
+          },
+          onResourceUpdated: (uri) => this.resourceUpdated(spec.prefix, uri),
           connectSlot: this.connectSlot,
         });
         state.instances.set(id, connection);
@@ -111,14 +121,56 @@ export class UpstreamPool {
     }
   }
 
-  /** Each backend with a ready instance, and the tools of its first ready instance by id. */
-  toolLists(): { prefix: string; tools: readonly Tool[] }[] {
-    const out: { prefix: string; tools: readonly Tool[] }[] = [];
+  /** Each backend with a ready instance, and the lists of its first ready instance by id. */
+  lists(): { prefix: string; lists: Lists }[] {
+    const out: { prefix: string; lists: Lists }[] = [];
     for (const [prefix, state] of this.backends) {
-      const ready = [...state.instances.values()].filter((i) => i.state === 'ready').sort((a, b) => a.id.localeCompare(b.id));
-      if (ready[0]) out.push({ prefix, tools: ready[0].tools });
+      const first = this.readyInstances(state)[0];
+      if (first) out.push({ prefix, lists: first.lists });
     }
     return out;
+  }
+
+  private readyInstances(state: BackendState): InstanceConnection[] {
+    return [...state.instances.values()].filter((i) => i.state === 'ready').sort((a, b) => a.id.localeCompare(b.id));
+  }
+
+  /** Subscribes (or not) every ready instance of `prefix` to `uri`. */
+  async subscribe(prefix: string, uri: string, on: boolean): Promise<void> {
+    let set = this.subscriptions.get(prefix);
+    if (!set) this.subscriptions.set(prefix, (set = new Set()));
+    if (on) set.add(uri);
+    else set.delete(uri);
+    const state = this.backends.get(prefix);
+    if (!state) throw new UpstreamError(`backend "${prefix}" has no healthy instance`, prefix, undefined);
+    const ready = this.readyInstances(state);
+    if (ready.length === 0) throw new UpstreamError(`backend "${prefix}" has no healthy instance`, prefix, undefined);
+    await Promise.all(ready.map((i) => i.subscribe(uri, on)));
+  }
+
+  private resubscribe(prefix: string, connection: InstanceConnection): void {
+    for (const uri of this.subscriptions.get(prefix) ?? []) void connection.subscribe(uri, true).catch(() => undefined);
+  }
+
+  /** Replicas each report an update: pass one on per resource within a short window. */
+  private resourceUpdated(prefix: string, uri: string): void {
+    const key = `${prefix}\0${uri}`;
+    const now = Date.now();
+    if ((this.recentUpdates.get(key) ?? 0) > now - 50) return;
+    this.recentUpdates.set(key, now);
+    if (this.recentUpdates.size > 10_000) this.recentUpdates.clear();
+    this.options.onResourceUpdated?.(prefix, uri);
+  }
+
+  /** Sends a request to every ready instance that offers `capability` (e.g. logging/setLevel). */
+  async broadcast(method: string, params: Record<string, unknown>, capability: 'logging' | 'completions'): Promise<void> {
+    const calls: Promise<unknown>[] = [];
+    for (const state of this.backends.values()) {
+      for (const instance of this.readyInstances(state)) {
+        if (instance.capabilities[capability]) calls.push(instance.request(method, params).catch(() => undefined));
+      }
+    }
+    await Promise.all(calls);
   }
 
   /** What /admin/backends shows. */
@@ -141,7 +193,7 @@ export class UpstreamPool {
   }
 
   /** Sends a request to a ready replica of `prefix`; another replica if it never left. */
-  async request(prefix: string, method: string, params: Record<string, unknown>, signal?: AbortSignal, headers?: Record<string, string>): Promise<RoutedResult> {
+  async request(prefix: string, method: string, params: Record<string, unknown>, options: CallOptions = {}): Promise<RoutedResult> {
     const state = this.backends.get(prefix);
     const tried = new Set<string>();
     let lastError: UpstreamError | undefined;
@@ -152,14 +204,14 @@ export class UpstreamPool {
         throw lastError ?? new UpstreamError(`backend "${prefix}" has no healthy instance`, prefix, undefined);
       }
       try {
-        return { result: await instance.request(method, params, signal, headers), instance: instance.id };
+        return { result: await instance.request(method, params, options), instance: instance.id };
       } catch (error) {
         if (!(error instanceof UpstreamError) || !error.retryable) throw error;
         lastError = error;
         // A lost session was never processed: the same instance may take it once reconnected.
         if (error.sessionLost && sessionRetries++ === 0 && (await instance.waitReady(5000))) {
           try {
-            return { result: await instance.request(method, params, signal, headers), instance: instance.id };
+            return { result: await instance.request(method, params, options), instance: instance.id };
           } catch (again) {
             if (!(again instanceof UpstreamError) || !again.retryable) throw again;
             lastError = again;

@@ -1,9 +1,11 @@
 // The lean call path to a backend: one JSON-RPC request as one POST on a pooled
 // keep-alive connection, reusing the session that the SDK client negotiated. The answer
-// may be JSON or an SSE stream (SDK servers default to SSE); both end in one response.
+// may be JSON or an SSE stream (SDK servers default to SSE); a stream is read as it comes,
+// so progress, log messages and the backend's own requests (sampling, elicitation, roots)
+// reach their handlers while the call runs, and the call resolves on its response.
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Agent, request } from 'undici';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 
 export interface RawSession {
   url: URL;
@@ -16,14 +18,21 @@ export interface RawResponse {
   status: number;
   /** The JSON-RPC response that answers the request. */
   response: JSONRPCMessage | undefined;
-  /** Notifications and requests the backend sent on the same stream before answering. */
-  others: JSONRPCMessage[];
+}
+
+/** What a backend's request to the client is answered with. */
+export type RequestAnswer = { result: Record<string, unknown> } | { error: { code: number; message: string; data?: unknown } };
+
+export interface StreamHandlers {
+  onNotification?: (notification: JSONRPCNotification) => void;
+  /** A request from the backend (sampling, elicitation, roots); default: method not found. */
+  onRequest?: (request: JSONRPCRequest) => Promise<RequestAnswer>;
 }
 
 /** One dispatcher for all upstream HTTP: keep-alive, pipelining off, generous pool. */
 export const upstreamAgent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
 
-export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, signal: AbortSignal, extra?: Record<string, string>): Promise<RawResponse> {
+function headersFor(session: RawSession, extra?: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = {
     ...extra,
     ...session.headers,
@@ -32,19 +41,95 @@ export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, 
   };
   if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
   if (session.protocolVersion) headers['mcp-protocol-version'] = session.protocolVersion;
+  return headers;
+}
+
+/** Sends a notification or a response to the backend (answered 202, nothing to read). */
+export async function postMessage(session: RawSession, message: JSONRPCMessage, signal?: AbortSignal): Promise<number> {
   const res = await request(session.url, {
     method: 'POST',
-    headers,
+    headers: headersFor(session),
+    body: JSON.stringify(message),
+    dispatcher: upstreamAgent,
+    ...(signal ? { signal } : {}),
+  });
+  await res.body.dump();
+  return res.statusCode;
+}
+
+export async function postJsonRpc(
+  session: RawSession,
+  message: JSONRPCMessage,
+  signal: AbortSignal,
+  extra?: Record<string, string>,
+  handlers?: StreamHandlers,
+): Promise<RawResponse> {
+  const res = await request(session.url, {
+    method: 'POST',
+    headers: headersFor(session, extra),
     body: JSON.stringify(message),
     signal,
     dispatcher: upstreamAgent,
   });
   const type = String(res.headers['content-type'] ?? '');
-  const text = await res.body.text();
-  if (res.statusCode >= 300) return { status: res.statusCode, response: parseErrorBody(text), others: [] };
-  if (type.startsWith('text/event-stream')) return { status: res.statusCode, ...fromSse(text, (message as { id?: unknown }).id) };
-  if (!text) return { status: res.statusCode, response: undefined, others: [] };
-  return { status: res.statusCode, response: JSON.parse(text) as JSONRPCMessage, others: [] };
+  if (res.statusCode >= 300 || !type.startsWith('text/event-stream')) {
+    const text = await res.body.text();
+    if (res.statusCode >= 300) return { status: res.statusCode, response: parseErrorBody(text) };
+    return { status: res.statusCode, response: text ? (JSON.parse(text) as JSONRPCMessage) : undefined };
+  }
+  const id = (message as { id?: unknown }).id;
+  return new Promise<RawResponse>((resolve, reject) => {
+    let settled = false;
+    const parser = createParser({
+      onEvent(event: EventSourceMessage) {
+        if ((event.event && event.event !== 'message') || !event.data) return;
+        let parsed: JSONRPCMessage;
+        try {
+          parsed = JSON.parse(event.data) as JSONRPCMessage;
+        } catch {
+          return;
+        }
+        if (('result' in parsed || 'error' in parsed) && (parsed as { id?: unknown }).id === id) {
+          if (!settled) {
+            settled = true;
+            resolve({ status: res.statusCode, response: parsed });
+          }
+        } else if ('method' in parsed && 'id' in parsed) {
+          void answer(session, parsed, handlers);
+        } else if ('method' in parsed) {
+          handlers?.onNotification?.(parsed);
+        }
+      },
+    });
+    const decoder = new TextDecoder();
+    res.body.on('data', (chunk: Buffer) => parser.feed(decoder.decode(chunk, { stream: true })));
+    res.body.on('end', () => {
+      parser.feed('\n\n');
+      if (!settled) {
+        settled = true;
+        resolve({ status: res.statusCode, response: undefined });
+      }
+    });
+    res.body.on('error', (error: Error) => {
+      if (!settled) {
+        settled = true;
+        reject(error);
+      }
+    });
+  });
+}
+
+/** Answers a backend's request with what the handler (the client, through us) said. */
+async function answer(session: RawSession, request: JSONRPCRequest, handlers: StreamHandlers | undefined): Promise<void> {
+  let reply: RequestAnswer;
+  try {
+    reply = handlers?.onRequest
+      ? await handlers.onRequest(request)
+      : { error: { code: -32601, message: `Method not found: the gateway cannot relay ${request.method} here` } };
+  } catch (error) {
+    reply = { error: { code: -32603, message: (error as Error).message } };
+  }
+  await postMessage(session, { jsonrpc: '2.0', id: request.id, ...reply }).catch(() => undefined);
 }
 
 function parseErrorBody(text: string): JSONRPCMessage | undefined {
@@ -54,22 +139,4 @@ function parseErrorBody(text: string): JSONRPCMessage | undefined {
   } catch {
     return undefined;
   }
-}
-
-function fromSse(text: string, id: unknown): { response: JSONRPCMessage | undefined; others: JSONRPCMessage[] } {
-  let response: JSONRPCMessage | undefined;
-  const others: JSONRPCMessage[] = [];
-  const parser = createParser({
-    onEvent(event: EventSourceMessage) {
-      if (event.event && event.event !== 'message') return;
-      if (!event.data) return;
-      const message = JSON.parse(event.data) as JSONRPCMessage;
-      const isAnswer = ('result' in message || 'error' in message) && (message as { id?: unknown }).id === id;
-      if (isAnswer) response = message;
-      else others.push(message);
-    },
-  });
-  parser.feed(text);
-  parser.feed('\n\n');
-  return { response, others };
 }
