@@ -151,13 +151,24 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     }
 
     if (!(await admit(ctx, entries, messages, principal, started))) return;
+    if (session) {
+      // A cancellation may be for a call on the fast path, which the SDK server never saw.
+      for (const m of messages) {
+        if (m.method === 'notifications/cancelled') session.inflight.get((m.params as { requestId?: unknown } | undefined)?.requestId)?.abort();
+      }
+    }
 
     const single = messages.length === 1 ? (messages[0] as Message) : undefined;
     if (session && single?.method === 'tools/call' && single.id !== undefined && isFastPathCall(single.params) && !canBeAsked(session.server)) {
       inFlight.count += 1;
       const entry = entries[0]!;
+      const controller = new AbortController();
+      session.inflight.set(single.id, controller);
+      // A client that goes away cancels its call too.
+      const onClose = (): void => { if (!ctx.res.writableFinished) controller.abort(); };
+      ctx.res.once('close', onClose);
       try {
-        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry });
+        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry, signal: controller.signal });
         ctx.type = 'application/json';
         ctx.body = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
       } catch (error) {
@@ -168,6 +179,8 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
         ctx.type = 'application/json';
         ctx.body = JSON.stringify({ jsonrpc: '2.0', id: single.id, error: { code, message } });
       } finally {
+        session.inflight.delete(single.id);
+        ctx.res.off('close', onClose);
         inFlight.count -= 1;
         logEntries(entries, started, () => 200);
       }

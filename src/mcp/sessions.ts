@@ -42,6 +42,8 @@ export interface ClientSession {
   seen: { tools: string; prompts: string; resources: string };
   subscriptions: Set<string>;
   logLevel: string | undefined;
+  /** Fast-path calls in flight by JSON-RPC id, so notifications/cancelled can stop them. */
+  inflight: Map<unknown, AbortController>;
 }
 
 interface View<T> {
@@ -206,6 +208,7 @@ export class SessionRegistry {
           seen: { tools: this.visibleTools(principal).key, prompts: this.visiblePrompts(principal).key, resources: catalog.keys.resources },
           subscriptions: new Set(),
           logLevel: undefined,
+          inflight: new Map(),
         };
         this.sessions.set(id, session);
         this.log.debug({ sessionId: id, principal: principal.id }, 'client session opened');
