@@ -16,6 +16,7 @@ import type { Source } from './discovery/snapshot.js';
 import { backendsFromEnv, StaticSource } from './discovery/static.js';
 import { createApp } from './http/app.js';
 import { McpRouter } from './mcp/router.js';
+import { ToolSearch } from './mcp/tool-search.js';
 import { SessionRegistry } from './mcp/sessions.js';
 import { GatewayService } from './registration/gateway-service.js';
 import { credentialHeaders } from './upstream/credentials.js';
@@ -86,7 +87,10 @@ export class Gateway {
       ),
     });
     this.catalog = new CatalogStore(config.naming, log, config.backends);
-    const router = new McpRouter(this.catalog, this.pool);
+    const router = new McpRouter(this.catalog, this.pool, {
+      engine: new ToolSearch(this.catalog, config.toolSearch.limit),
+      enabledByDefault: config.toolSearch.enabled,
+    });
     this.sessions = new SessionRegistry(this.catalog, router, log, { pageSize: config.server.pageSize }, (level) => {
       void this.pool.broadcast('logging/setLevel', { level }, 'logging');
     });

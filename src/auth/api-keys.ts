@@ -11,6 +11,7 @@ export interface ApiKeyEntry {
   tools?: string[] | undefined;
   admin: boolean;
   rateLimit?: { points: number; duration: number; blockDuration?: number | undefined } | undefined;
+  toolSearch?: boolean | undefined;
 }
 
 interface StoredKey {
@@ -39,6 +40,7 @@ export class ApiKeyStore {
         tools: entry.tools ? toolScope(entry.tools) : undefined,
         admin: entry.admin,
         rateLimit: entry.rateLimit,
+        toolSearch: entry.toolSearch,
       }),
     }));
   }

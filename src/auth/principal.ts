@@ -14,6 +14,8 @@ export interface Principal {
   readonly tools: ToolScope | undefined;
   readonly admin: boolean;
   readonly rateLimit?: Limit | undefined;
+  /** Sees the three tool-search tools instead of the whole catalog (undefined: the gateway default). */
+  readonly toolSearch?: boolean | undefined;
 }
 
 /** A compiled set of globs over exposed names, with a stable key for caching views. */

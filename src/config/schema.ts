@@ -68,6 +68,12 @@ export const ConfigSchema = z.object({
     /** Also read headers per prefix from Consul KV at `<kvPrefix>/<prefix>/headers` (a JSON object). */
     kvPrefix: z.string().optional(),
   }).strict().prefault({}),
+  /** Large catalogs: sessions see search/describe/call gateway tools instead of every tool. */
+  toolSearch: z.object({
+    enabled: z.boolean().default(false),
+    /** Results of search_tools when the caller gives no limit. */
+    limit: z.number().int().min(1).max(50).default(10),
+  }).strict().prefault({}),
   /** Per-backend curation and timeouts, keyed by prefix. */
   backends: z.record(z.string(), z.object({
     /** Globs over the backend's own tool names: these are not exposed. */
@@ -90,6 +96,8 @@ export const ConfigSchema = z.object({
       tools: z.array(z.string()).optional(),
       admin: z.boolean().default(false),
       rateLimit: limit.optional(),
+      /** Tool-search mode for this key (default: toolSearch.enabled). */
+      toolSearch: z.boolean().optional(),
     }).strict()).default([]),
     jwt: z.object({
       jwksUrl: z.url(),

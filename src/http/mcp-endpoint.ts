@@ -66,8 +66,8 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     if (!limits) return true;
     for (const message of messages) {
       if (typeof message.method !== 'string' || message.id === undefined) continue;
-      const tool = message.method === 'tools/call' ? (message.params as { name?: unknown } | undefined)?.name : undefined;
-      const name = typeof tool === 'string' ? tool : undefined;
+      // Calls made through gateway__call_tool count against the tool they call.
+      const name = message.method === 'tools/call' ? router.calledTool(message.params as { name?: unknown } | undefined, principal) : undefined;
       const backend = name ? router.backendOf(name, principal) : undefined;
       const outcome = await limits.consume(principal, message.method, backend ? name : undefined, backend);
       if (outcome.ok) {

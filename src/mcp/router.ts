@@ -18,6 +18,7 @@ import { BackendRpcError, UpstreamError } from '../upstream/errors.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { RequestAnswer } from '../upstream/rpc.js';
 import type { RequestEntry } from './call-context.js';
+import { CALL_TOOL, type ToolSearch } from './tool-search.js';
 
 /** How the backend's traffic during a call reaches the client (absent: the fast path). */
 export interface Relay {
@@ -42,7 +43,26 @@ let progressTokens = 0;
 type Params = Record<string, unknown> & { _meta?: Record<string, unknown> };
 
 export class McpRouter {
-  constructor(private readonly catalog: CatalogStore, private readonly pool: UpstreamPool) {}
+  constructor(
+    private readonly catalog: CatalogStore,
+    private readonly pool: UpstreamPool,
+    private readonly search?: { engine: ToolSearch; enabledByDefault: boolean },
+  ) {}
+
+  /** Whether `principal` works in tool-search mode. */
+  searchMode(principal: Principal): boolean {
+    return this.search !== undefined && (principal.toolSearch ?? this.search.enabledByDefault);
+  }
+
+  /** The tool a request really calls: the inner one for gateway__call_tool in search mode. */
+  calledTool(params: { name?: unknown; arguments?: unknown } | undefined, principal: Principal): string | undefined {
+    const name = params?.name;
+    if (name === CALL_TOOL && this.searchMode(principal)) {
+      const inner = (params?.arguments as { name?: unknown } | undefined)?.name;
+      return typeof inner === 'string' ? inner : undefined;
+    }
+    return typeof name === 'string' ? name : undefined;
+  }
 
   /** The backend prefix of an exposed tool name that `principal` may call. */
   backendOf(name: string, principal: Principal): string | undefined {
@@ -52,6 +72,18 @@ export class McpRouter {
 
   async callTool(params: Params, ctx: CallContext): Promise<CallToolResult> {
     const name = typeof params.name === 'string' ? params.name : '';
+    if (this.search && this.searchMode(ctx.principal)) {
+      if (this.search.engine.isSearchTool(name)) {
+        if (ctx.entry) ctx.entry.tool = name;
+        return this.search.engine.run(name, (params.arguments ?? {}) as Record<string, unknown>, ctx.principal);
+      }
+      if (name === CALL_TOOL) {
+        // The same scope and routing as a direct call: only the name and arguments move.
+        const args = (params.arguments ?? {}) as { name?: unknown; arguments?: unknown };
+        const { arguments: _outer, ...rest } = params;
+        return this.callTool({ ...rest, name: args.name, ...(args.arguments !== undefined ? { arguments: args.arguments } : {}) }, ctx);
+      }
+    }
     const catalog = this.catalog.catalog;
     const route = catalog.routes.get(name);
     if (ctx.entry) ctx.entry.tool = name;

@@ -31,6 +31,7 @@ import { exposeUri, type Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import { currentEntry } from './call-context.js';
 import type { McpRouter, Relay } from './router.js';
+import { SEARCH_TOOLS } from './tool-search.js';
 
 export interface ClientSession {
   readonly id: string;
@@ -162,6 +163,7 @@ export class SessionRegistry {
     });
 
     server.setRequestHandler(ListToolsRequestSchema, (request) => {
+      if (this.router.searchMode(principal)) return { tools: [...SEARCH_TOOLS] };
       const { items, nextCursor } = page(this.visibleTools(principal).items, (t) => t.name, request.params?.cursor, size);
       return nextCursor ? { tools: items, nextCursor } : { tools: items };
     });
@@ -205,7 +207,7 @@ export class SessionRegistry {
         const catalog = this.catalog.catalog;
         session = {
           id, server, transport, principal, createdAt: Date.now(),
-          seen: { tools: this.visibleTools(principal).key, prompts: this.visiblePrompts(principal).key, resources: catalog.keys.resources },
+          seen: { tools: this.router.searchMode(principal) ? 'search' : this.visibleTools(principal).key, prompts: this.visiblePrompts(principal).key, resources: catalog.keys.resources },
           subscriptions: new Set(),
           logLevel: undefined,
           inflight: new Map(),
@@ -280,7 +282,7 @@ export class SessionRegistry {
     for (const [key, view] of this.toolViews) if (view.version !== next.version) this.toolViews.delete(key);
     for (const [key, view] of this.promptViews) if (view.version !== next.version) this.promptViews.delete(key);
     for (const session of this.sessions.values()) {
-      const tools = this.visibleTools(session.principal).key;
+      const tools = this.router.searchMode(session.principal) ? 'search' : this.visibleTools(session.principal).key;
       const prompts = this.visiblePrompts(session.principal).key;
       const resources = next.keys.resources;
       const fail = (error: Error): void => this.log.debug({ sessionId: session.id, err: error.message }, 'list_changed not delivered');
