@@ -17,6 +17,8 @@ import { backendsFromEnv, StaticSource } from './discovery/static.js';
 import { createApp } from './http/app.js';
 import { McpRouter } from './mcp/router.js';
 import { ToolSearch } from './mcp/tool-search.js';
+import { CompositeEngine } from './composite/engine.js';
+import type { CompositeToolDefinition } from './composite/code.js';
 import { SessionRegistry } from './mcp/sessions.js';
 import { GatewayService } from './registration/gateway-service.js';
 import { credentialHeaders } from './upstream/credentials.js';
@@ -31,6 +33,8 @@ export interface GatewayOptions {
   log: Logger;
   /** Environment for `<NAME>_SERVER_URL` backends (default: none). */
   env?: Record<string, string | undefined>;
+  /** Composite tools written in TypeScript (defineCompositeTool), besides the config's. */
+  compositeTools?: readonly CompositeToolDefinition[];
 }
 
 export class Gateway {
@@ -71,6 +75,19 @@ export class Gateway {
     if (warning) log.warn(warning);
 
     this.discovery = new DiscoveryAggregator(sources, log);
+    this.metrics = new Metrics({
+      backends: () => this.pool.describe(),
+      catalogTools: () => this.catalog.catalog.tools.length,
+      sessions: () => this.sessions.size,
+      consul: () => this.consul && { errors: this.consul.errors, syncAgeSeconds: this.consul.syncAgeSeconds },
+      redisFallback: () => this.limits?.usingFallback,
+    });
+    if (config.rateLimit) {
+      this.limits = new RateLimits(config.rateLimit, log.child({ component: 'ratelimit' }), {
+        onRejected: (rule) => this.metrics.rateLimited.inc({ rule }),
+        onFallbackUse: () => this.metrics.fallbackRequests.inc(),
+      });
+    }
     this.pool = new UpstreamPool({
       timeoutMs: config.upstream.timeoutSeconds * 1000,
       maxBackoffMs: config.upstream.maxBackoffSeconds * 1000,
@@ -86,30 +103,20 @@ export class Gateway {
         log,
       ),
     });
-    this.catalog = new CatalogStore(config.naming, log, config.backends);
+    const composite = config.composite || options.compositeTools?.length
+      ? new CompositeEngine(config.composite ?? { prefix: 'flow', tools: [] }, options.compositeTools ?? [])
+      : undefined;
+    this.catalog = new CatalogStore(config.naming, log, config.backends, composite && { prefix: composite.prefix, tools: (available) => composite.listTools(available) });
     const router = new McpRouter(this.catalog, this.pool, {
       engine: new ToolSearch(this.catalog, config.toolSearch.limit),
       enabledByDefault: config.toolSearch.enabled,
-    });
+    }, composite && { engine: composite, limits: this.limits, log });
     this.sessions = new SessionRegistry(this.catalog, router, log, { pageSize: config.server.pageSize }, (level) => {
       void this.pool.broadcast('logging/setLevel', { level }, 'logging');
     });
     this.discovery.subscribe((backends) => this.pool.reconcile(backends));
     this.pool.onChange(() => this.catalog.update(this.pool.lists().map(({ prefix, lists }) => ({ prefix, ...lists }))));
 
-    this.metrics = new Metrics({
-      backends: () => this.pool.describe(),
-      catalogTools: () => this.catalog.catalog.tools.length,
-      sessions: () => this.sessions.size,
-      consul: () => this.consul && { errors: this.consul.errors, syncAgeSeconds: this.consul.syncAgeSeconds },
-      redisFallback: () => this.limits?.usingFallback,
-    });
-    if (config.rateLimit) {
-      this.limits = new RateLimits(config.rateLimit, log.child({ component: 'ratelimit' }), {
-        onRejected: (rule) => this.metrics.rateLimited.inc({ rule }),
-        onFallbackUse: () => this.metrics.fallbackRequests.inc(),
-      });
-    }
     const auth = config.auth;
     const authEnabled = auth !== undefined && auth.mode === 'required';
     const jwt = auth?.jwt ? new JwtVerifier(auth.jwt) : undefined;

@@ -1,10 +1,18 @@
 // Holds the current catalog and rebuilds it when the pool reports new tool lists; listeners
 // hear only real changes (a rebuild with the same content keeps the old version).
 import type { Logger } from 'pino';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { buildCatalog, EMPTY_CATALOG, type BackendLists, type Catalog, type Curation } from './catalog.js';
 import type { NamingOptions } from './naming.js';
 
 export type CatalogListener = (next: Catalog, previous: Catalog) => void;
+
+/** Tools the gateway itself serves under a prefix of its own (composite tools). */
+export interface VirtualBackend {
+  readonly prefix: string;
+  /** Its tools, given which exposed names the backends currently offer. */
+  tools(isAvailable: (exposed: string) => boolean): Tool[];
+}
 
 export class CatalogStore {
   private current: Catalog = EMPTY_CATALOG;
@@ -15,7 +23,10 @@ export class CatalogStore {
     private readonly naming: NamingOptions,
     private readonly log: Logger,
     private readonly curation: Readonly<Record<string, Curation>> = {},
+    private readonly virtual?: VirtualBackend,
   ) {}
+
+  private shadowed = '';
 
   get catalog(): Catalog {
     return this.current;
@@ -26,8 +37,24 @@ export class CatalogStore {
     return () => this.listeners.delete(listener);
   }
 
-  update(backends: readonly BackendLists[]): void {
-    const next = buildCatalog(backends, this.naming, this.current.version + 1, this.curation);
+  update(all: readonly BackendLists[]): void {
+    let backends = all;
+    let next: Catalog;
+    if (this.virtual) {
+      const prefix = this.virtual.prefix;
+      const clash = all.filter((b) => b.prefix === prefix).map((b) => b.prefix).join(',');
+      if (clash !== this.shadowed) {
+        if (clash) this.log.warn({ event: 'name_collision', prefix }, `a backend uses prefix "${prefix}", reserved for composite tools; its tools are not exposed`);
+        this.shadowed = clash;
+      }
+      backends = all.filter((b) => b.prefix !== prefix);
+      // Composite tools show only while every tool their required steps call is there.
+      const base = buildCatalog(backends, this.naming, this.current.version + 1, this.curation);
+      const virtual = { prefix, tools: this.virtual.tools((name) => base.routes.has(name)) };
+      next = virtual.tools.length ? buildCatalog([...backends, virtual], this.naming, this.current.version + 1, this.curation) : base;
+    } else {
+      next = buildCatalog(backends, this.naming, this.current.version + 1, this.curation);
+    }
     const collisions = next.collisions.join('\n');
     if (collisions !== this.lastCollisions) {
       for (const line of next.collisions) this.log.warn({ event: 'name_collision' }, line);

@@ -1,6 +1,7 @@
 // The gateway's configuration: one zod schema is both the validator and the type.
 // Every default the product promises lives here, so the README's table and the code agree.
 import { z } from 'zod';
+import { CompositeConfigSchema } from '../composite/schema.js';
 
 export const PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
@@ -68,6 +69,8 @@ export const ConfigSchema = z.object({
     /** Also read headers per prefix from Consul KV at `<kvPrefix>/<prefix>/headers` (a JSON object). */
     kvPrefix: z.string().optional(),
   }).strict().prefault({}),
+  /** Composite tools (server chaining): exposed as <composite.prefix>__<name>. */
+  composite: CompositeConfigSchema.optional(),
   /** Large catalogs: sessions see search/describe/call gateway tools instead of every tool. */
   toolSearch: z.object({
     enabled: z.boolean().default(false),

@@ -15,6 +15,7 @@ export const TOUR: { tool: string; arguments: Record<string, unknown> }[] = [
   { tool: 'hr__search_policy', arguments: { query: '노트북' } },
   { tool: 'fin__calculate_budget', arguments: { department: '운영팀', months: 6 } },
   { tool: 'ops__search', arguments: { query: '모니터' } },
+  { tool: 'flow__incident_full_report', arguments: { item_name: '노트북' } },
 ];
 
 export async function tour(url: string, token?: string): Promise<{ tools: string[]; steps: TourStep[] }> {

@@ -6,7 +6,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
+import { DEMO_COMPOSITE } from '../composite/demo.js';
 import { tour } from './client.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -75,6 +78,9 @@ mcp-gateway demo is up: ${mcp}  (backends: ops, hr, fin${consul ? `; discovered 
   curl -s ${mcp} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -H "mcp-session-id: $SID" \\
     -d '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"ops__lookup_inventory","arguments":{"item_name":"노트북"}}}'
 
+  # server chaining: one composite tool calling ops, hr and finance
+  (in an MCP client) flow__incident_full_report {"item_name": "노트북"}
+
   # what the gateway routes, and its metrics
   curl -s ${gateway}/admin/backends ; curl -s ${gateway}/admin/tools ; curl -s ${gateway}/metrics | grep mcpgw_
 
@@ -124,14 +130,17 @@ async function main(): Promise<void> {
     for (const team of teams) {
       await waitFor(`${team.kind} backend`, async () => (await fetch(`http://127.0.0.1:${team.port}/healthz`)).ok);
     }
-    const env: Record<string, string | undefined> = { PORT: String(port), HOST: '127.0.0.1', MCP_GATEWAY_CONFIG: undefined };
+    // The demo gateway's config: the tutorial's server chaining as a composite tool.
+    const configFile = join(mkdtempSync(join(tmpdir(), 'mcp-gateway-demo-')), 'gateway.json');
+    writeFileSync(configFile, JSON.stringify({ composite: DEMO_COMPOSITE }, null, 2));
+    const env: Record<string, string | undefined> = { PORT: String(port), HOST: '127.0.0.1', MCP_GATEWAY_CONFIG: configFile };
     if (consul) env.CONSUL_HTTP_ADDR = consul;
     else for (const team of teams) env[`${team.prefix}_SERVER_URL`] = `http://127.0.0.1:${team.port}/mcp`;
     children.push(start('gateway', [CLI, 'serve'], env, quiet));
     const gateway = `http://127.0.0.1:${port}`;
-    await waitFor('gateway with all three backends', async () => {
+    await waitFor('gateway with all three backends and the composite tool', async () => {
       const tools = (await (await fetch(`${gateway}/admin/tools`)).json()) as { backend: string }[];
-      return new Set(tools.map((t) => t.backend)).size === 3;
+      return new Set(tools.map((t) => t.backend)).size === 4;
     });
     if (values.once) {
       const { tools, steps } = await tour(`${gateway}/mcp`);

@@ -19,6 +19,16 @@ import type { UpstreamPool } from '../upstream/pool.js';
 import type { RequestAnswer } from '../upstream/rpc.js';
 import type { RequestEntry } from './call-context.js';
 import { CALL_TOOL, type ToolSearch } from './tool-search.js';
+import type { Logger } from 'pino';
+import type { CompositeEngine } from '../composite/engine.js';
+import type { RateLimits } from '../ratelimit/limits.js';
+
+export interface CompositeWiring {
+  engine: CompositeEngine;
+  /** Each step of a composite tool consumes rate-limit points like a direct call. */
+  limits?: RateLimits | undefined;
+  log: Logger;
+}
 
 /** How the backend's traffic during a call reaches the client (absent: the fast path). */
 export interface Relay {
@@ -47,7 +57,16 @@ export class McpRouter {
     private readonly catalog: CatalogStore,
     private readonly pool: UpstreamPool,
     private readonly search?: { engine: ToolSearch; enabledByDefault: boolean },
+    private readonly composite?: CompositeWiring,
   ) {}
+
+  /** Whether `principal` may see and call `name`: a composite tool needs every tool its steps call. */
+  canSee(principal: Principal, name: string): boolean {
+    if (!allows(principal, name)) return false;
+    const route = this.catalog.catalog.routes.get(name);
+    if (!route || !this.composite || route.prefix !== this.composite.engine.prefix || !principal.tools) return true;
+    return this.composite.engine.requiredTools(route.original).every((tool) => allows(principal, tool));
+  }
 
   /** Whether `principal` works in tool-search mode. */
   searchMode(principal: Principal): boolean {
@@ -88,10 +107,11 @@ export class McpRouter {
     const route = catalog.routes.get(name);
     if (ctx.entry) ctx.entry.tool = name;
     // A tool outside the principal's scope answers exactly like one that does not exist.
-    if (!route || !allows(ctx.principal, name)) {
+    if (!route || !this.canSee(ctx.principal, name)) {
       if (ctx.entry && route) ctx.entry.status = 'denied';
       throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${name}`);
     }
+    if (this.composite && route.prefix === this.composite.engine.prefix) return this.callComposite(route.original, params, ctx);
     try {
       const result = await this.forward(route.prefix, 'tools/call', { ...params, name: route.original }, ctx);
       if (ctx.entry) ctx.entry.status = result.isError === true ? 'error' : 'ok';
@@ -102,6 +122,43 @@ export class McpRouter {
       }
       throw error;
     }
+  }
+
+  /** Runs a composite tool: each step is a call made as the caller, limited and logged on its own. */
+  private async callComposite(name: string, params: Params, ctx: CallContext): Promise<CallToolResult> {
+    const { engine, limits, log } = this.composite!;
+    const parent = ctx.entry;
+    if (parent) parent.backend = engine.prefix;
+    const started = performance.now();
+    const result = await engine.call(name, params.arguments ?? {}, {
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      callTool: async (tool, args, { stepId, signal }) => {
+        const route = this.catalog.catalog.routes.get(tool);
+        if (route?.prefix === engine.prefix) throw new McpError(ErrorCode.InvalidParams, `Composite tools cannot call composite tools (${tool})`);
+        if (limits) {
+          const outcome = await limits.consume(ctx.principal, 'tools/call', tool, route?.prefix);
+          if (!outcome.ok) {
+            return { isError: true, content: [{ type: 'text', text: `Rate limit exceeded (${outcome.rejection.rule}); retry in ${outcome.rejection.retryAfterSeconds} s` }] };
+          }
+        }
+        const entry: RequestEntry = { reqId: parent?.reqId ?? '', method: 'tools/call', principal: ctx.principal.id, sessionId: parent?.sessionId, tool };
+        try {
+          return await this.callTool({ name: tool, arguments: args }, { ...ctx, entry, signal });
+        } finally {
+          log.info({ reqId: entry.reqId, sessionId: entry.sessionId, principal: entry.principal, composite: `${engine.prefix}:${name}`, step: stepId, tool, backend: entry.backend, instance: entry.instance, status: entry.status ?? 'error' }, 'composite step');
+        }
+      },
+      onStep: (event) => {
+        if (event.status === 'skipped' || event.status === 'timeout') {
+          log.info({ reqId: parent?.reqId, composite: `${engine.prefix}:${name}`, step: event.stepId, tool: event.tool, status: event.status, durationMs: event.durationMs, error: event.error }, 'composite step');
+        }
+      },
+    });
+    if (parent) {
+      parent.status = result.isError === true ? 'error' : 'ok';
+      parent.upstreamMs = performance.now() - started;
+    }
+    return result;
   }
 
   async getPrompt(params: Params, ctx: CallContext): Promise<Record<string, unknown>> {

@@ -129,7 +129,7 @@ export class SessionRegistry {
     const scope = principal.tools;
     const cached = cache.get(scope.key);
     if (cached?.version === catalog.version) return cached;
-    const visible = items(catalog).filter((t) => scope.allows(t.name));
+    const visible = items(catalog).filter((t) => scope.allows(t.name) && this.router.canSee(principal, t.name));
     const view = { version: catalog.version, items: visible, key: JSON.stringify(visible) };
     cache.set(scope.key, view);
     return view;

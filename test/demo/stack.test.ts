@@ -10,7 +10,7 @@ import { freePorts } from '../fixtures/free-port.js';
 
 const STACK = join(process.cwd(), 'dist/src/demo/stack.js');
 const EXPECTED_TOOLS = [
-  'fin__calculate_budget', 'fin__generate_report', 'fin__search',
+  'fin__calculate_budget', 'fin__generate_report', 'fin__search', 'flow__incident_full_report',
   'hr__approve_leave', 'hr__search', 'hr__search_policy',
   'ops__create_ticket', 'ops__lookup_inventory', 'ops__search',
 ];
@@ -30,6 +30,7 @@ function check(tour: Tour): void {
   assert.deepEqual(tour.tools, EXPECTED_TOOLS);
   for (const step of tour.steps) assert.equal(step.isError, false, `${step.tool}: ${step.text}`);
   assert.match(tour.steps.find((s) => s.tool === 'ops__lookup_inventory')!.text, /노트북.*42/);
+  assert.match(tour.steps.find((s) => s.tool === 'flow__incident_full_report')!.text, /인시던트 보고서.*노트북[\s\S]*재고 42대[\s\S]*HR-POL-003[\s\S]*예산/);
 }
 
 describe('demo stack', () => {
