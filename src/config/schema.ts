@@ -15,10 +15,16 @@ const limit = z.object({
 
 export const StaticBackendSchema = z.object({
   prefix,
-  url: z.url({ protocol: /^https?$/ }),
+  /** The backend's MCP endpoint (Streamable HTTP, or legacy HTTP+SSE). */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+  /** Or a local stdio server that the gateway starts and restarts: the command to run. */
+  command: z.string().min(1).optional(),
+  args: z.array(z.string()).default([]),
+  env: z.record(z.string(), z.string()).optional(),
+  cwd: z.string().optional(),
   /** Extra HTTP headers sent upstream (the backend's own credentials; never the client's). */
   headers: z.record(z.string(), z.string()).optional(),
-}).strict();
+}).strict().refine((b) => (b.url === undefined) !== (b.command === undefined), { message: 'a static backend needs exactly one of url or command' });
 
 export const ConfigSchema = z.object({
   server: z.object({
@@ -148,4 +154,4 @@ export const ConfigSchema = z.object({
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type ConfigInput = z.input<typeof ConfigSchema>;
-export type StaticBackend = z.infer<typeof StaticBackendSchema>;
+export type StaticBackend = z.input<typeof StaticBackendSchema>;

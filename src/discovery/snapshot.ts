@@ -10,6 +10,8 @@ export interface InstanceSpec {
   readonly port: number;
   /** Every check passing (Consul), or always true (static). */
   readonly healthy: boolean;
+  /** A local stdio server the gateway runs itself (then `url` is `stdio:<command>`). */
+  readonly stdio?: { readonly command: string; readonly args: readonly string[]; readonly env?: Readonly<Record<string, string>>; readonly cwd?: string };
 }
 
 export interface BackendSpec {

@@ -6,13 +6,28 @@ import type { BackendSpec, Snapshot, Source } from './snapshot.js';
 import { deepFreeze } from './snapshot.js';
 
 export function staticBackend(entry: StaticBackend, source: string): BackendSpec {
-  const url = new URL(entry.url);
+  if (entry.command !== undefined) {
+    return {
+      prefix: entry.prefix,
+      service: entry.prefix,
+      source,
+      instances: [{
+        id: `${entry.prefix}-stdio`,
+        url: `stdio:${[entry.command, ...(entry.args ?? [])].join(' ')}`,
+        address: 'localhost',
+        port: 0,
+        healthy: true,
+        stdio: { command: entry.command, args: entry.args ?? [], ...(entry.env ? { env: entry.env } : {}), ...(entry.cwd ? { cwd: entry.cwd } : {}) },
+      }],
+    };
+  }
+  const url = new URL(entry.url!);
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
   return {
     prefix: entry.prefix,
     service: entry.prefix,
     source,
-    instances: [{ id: `${entry.prefix}-${url.host}`, url: entry.url, address: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, healthy: true }],
+    instances: [{ id: `${entry.prefix}-${url.host}`, url: entry.url!, address: url.hostname.replace(/^\[(.*)\]$/, '$1'), port, healthy: true }],
     ...(entry.headers ? { headers: entry.headers } : {}),
   };
 }

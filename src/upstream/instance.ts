@@ -6,8 +6,11 @@
 // caller's handlers, and a cancelled call is cancelled at the backend too.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
+import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
+  ErrorCode,
+  McpError,
   PromptListChangedNotificationSchema,
   ResourceListChangedNotificationSchema,
   ResourceUpdatedNotificationSchema,
@@ -21,6 +24,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { InstanceSpec } from '../discovery/snapshot.js';
 import { BackendRpcError, UpstreamError, neverSent } from './errors.js';
 import { postJsonRpc, postMessage, type RawSession, type StreamHandlers } from './rpc.js';
@@ -61,6 +65,7 @@ export interface CallOptions {
 }
 
 const CLIENT_INFO = { name: 'mcp-gateway', version: '0.1.0' };
+const AnyResult = z.looseObject({});
 let rawIds = 0;
 
 export class InstanceConnection {
@@ -129,6 +134,23 @@ export class InstanceConnection {
   }
 
   private async open(): Promise<{ client: Client; raw: RawSession | undefined }> {
+    const stdio = this.options.spec.stdio;
+    if (stdio) {
+      // A local server: started here, restarted by the reconnect loop when it exits.
+      const client = this.newClient();
+      const transport = new StdioClientTransport({
+        command: stdio.command,
+        args: [...stdio.args],
+        env: { ...getDefaultEnvironment(), ...(stdio.env ?? {}) },
+        ...(stdio.cwd ? { cwd: stdio.cwd } : {}),
+        stderr: 'pipe',
+      });
+      transport.stderr?.on('data', (chunk: Buffer) => {
+        for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.log.info({ stderr: line }, 'stdio backend says');
+      });
+      await client.connect(transport, { timeout: this.options.timeoutMs });
+      return { client, raw: undefined };
+    }
     const url = new URL(this.options.spec.url);
     const headers = await this.options.headers();
     const requestInit = { headers };
@@ -255,7 +277,16 @@ export class InstanceConnection {
     const combined = AbortSignal.any(signals);
     try {
       if (!this.raw) {
-        return (await client.request({ method, params }, undefined as never, { signal: combined }));
+        try {
+          return await client.request({ method, params }, AnyResult, { signal: combined });
+        } catch (error) {
+          // The backend's own JSON-RPC errors pass on; the SDK's transport-level ones do not.
+          if (error instanceof McpError && error.code !== (ErrorCode.ConnectionClosed as number) && error.code !== (ErrorCode.RequestTimeout as number)) {
+            throw new BackendRpcError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
+          }
+          if (deadline.signal.aborted) throw new UpstreamError(`backend "${this.options.prefix}" did not answer within ${this.options.timeoutMs} ms`, this.options.prefix, this.id);
+          throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} failed: ${(error as Error).message}`, this.options.prefix, this.id);
+        }
       }
       const upstreamId = `gw-${++rawIds}`;
       const message = { jsonrpc: '2.0', id: upstreamId, method, params } as JSONRPCMessage;
