@@ -19,7 +19,7 @@ export const StaticBackendSchema = z.object({
   url: z.url({ protocol: /^https?$/ }).optional(),
   /** Or a local stdio server that the gateway starts and restarts: the command to run. */
   command: z.string().min(1).optional(),
-  args: z.array(z.string()).default([]),
+  args: z.array(z.string()).optional(),
   env: z.record(z.string(), z.string()).optional(),
   cwd: z.string().optional(),
   /** Extra HTTP headers sent upstream (the backend's own credentials; never the client's). */
