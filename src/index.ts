@@ -7,3 +7,5 @@ export { createLogger } from './log.js';
 export { registerWithConsul, deregisterFromConsul, serviceDefinition, type RegisterOptions, type Registration } from './registration/register.js';
 export { runRegisterSidecar, type SidecarOptions } from './registration/sidecar.js';
 export { generateKey } from './auth/api-keys.js';
+export { defineCompositeTool, type CompositeToolDefinition } from './composite/code.js';
+export { CompositeEngine } from './composite/engine.js';

@@ -3,12 +3,28 @@
 // log lines, and the tool hidden while a step's backend is gone.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { z } from 'zod';
+import { defineCompositeTool } from '../../src/index.js';
 import { DEMO_COMPOSITE } from '../../src/composite/demo.js';
 import { startDemoBackend } from '../../src/demo/backends.js';
 import { startBackend, type TestBackend } from '../fixtures/backend.js';
 import { connectClient, eventually, startGateway, textOf, type RunningGateway } from '../fixtures/gateway.js';
 
 const ALL = 'all-tools-key-0123456789';
+
+// The README's TypeScript example, as written there.
+const RESTOCK = defineCompositeTool({
+  name: 'restock_if_low',
+  description: 'Open a ticket when an item runs low',
+  inputSchema: z.object({ item_name: z.string() }),
+  requires: ['ops__lookup_inventory', 'ops__create_ticket'],
+  run: async ({ item_name }, { call }) => {
+    const stock = await call('ops__lookup_inventory', { item_name });
+    const { status } = stock.structuredContent as { status: string };
+    if (status === 'in_stock') return { content: [{ type: 'text', text: `${item_name}: enough stock` }] };
+    return call('ops__create_ticket', { title: `Restock ${item_name}`, priority: 'high' });
+  },
+});
 const OPS_ONLY = 'ops-flow-key-0123456789';
 
 describe('composite tools through the gateway', () => {
@@ -39,8 +55,8 @@ describe('composite tools through the gateway', () => {
         ],
       },
       auth: { apiKeys: [{ id: 'all', key: ALL }, { id: 'ops-flow', key: OPS_ONLY, tools: ['ops__*', 'flow__*'] }] },
-      rateLimit: { tools: [{ match: 'ops__lookup_inventory', points: 3, duration: 60 }] },
-    });
+      rateLimit: { tools: [{ match: 'ops__lookup_inventory', points: 4, duration: 60 }] },
+    }, {}, { compositeTools: [RESTOCK] });
     await eventually(() => gw.gateway.catalog.catalog.routes.has('flow__incident_full_report'), 10_000, 'composite listed');
   });
 
@@ -68,6 +84,15 @@ describe('composite tools through the gateway', () => {
     const steps = lines.filter((l) => l.msg === 'composite step' && l.reqId === parent.reqId);
     assert.deepEqual(steps.map((s) => s.tool).sort(), ['fin__calculate_budget', 'hr__search_policy', 'ops__lookup_inventory']);
     assert.ok(steps.every((s) => s.status === 'ok' && s.principal === 'all'));
+    await c.close();
+  });
+
+  it('runs a composite tool written in TypeScript', async () => {
+    const c = await as(ALL);
+    assert.equal(textOf(await c.client.callTool({ name: 'flow__restock_if_low', arguments: { item_name: '노트북' } })), '노트북: enough stock');
+    const ticket = await c.client.callTool({ name: 'flow__restock_if_low', arguments: { item_name: '헤드셋' } });
+    assert.notEqual(ticket.isError, true, textOf(ticket));
+    assert.match(textOf(ticket), /Restock 헤드셋/);
     await c.close();
   });
 
@@ -107,8 +132,7 @@ describe('composite tools through the gateway', () => {
 
   it('counts each step against the rate limits', async () => {
     const c = await as(ALL);
-    // Earlier tests called ops__lookup_inventory twice; one more direct call exhausts its 3 points.
-    await c.client.callTool({ name: 'ops__lookup_inventory', arguments: { item_name: '모니터' } });
+    // Earlier tests called ops__lookup_inventory four times: its 3 points per minute are spent.
     const result = await c.client.callTool({ name: 'flow__incident_full_report', arguments: { item_name: '노트북' } });
     assert.equal(result.isError, true);
     assert.match(textOf(result), /Rate limit exceeded \(tool:ops__lookup_inventory\)/);
