@@ -16,6 +16,18 @@ step "consul and redis"
 eval "$(bash scripts/setup-services.sh)"
 export CONSUL_BIN REDIS_BIN
 
+step "docker-compose and haproxy (deployment checks)"
+missing=()
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || missing+=(haproxy)
+if [ "${#missing[@]}" -gt 0 ]; then
+  [ "$(id -u)" -eq 0 ] || { echo "need root to apt-get install ${missing[*]}" >&2; exit 1; }
+  DEBIAN_FRONTEND=noninteractive apt-get -q update >&2
+  DEBIAN_FRONTEND=noninteractive apt-get -q install -y --no-install-recommends "${missing[@]}" >&2
+  # The package may start a system haproxy; the tests start their own.
+  (service haproxy stop || true) >/dev/null 2>&1
+fi
+
 step "type-check and build (tsc, strict)"
 rm -rf dist
 npx tsc -p tsconfig.json
