@@ -25,6 +25,7 @@ import { credentialHeaders } from './upstream/credentials.js';
 import { UpstreamPool } from './upstream/pool.js';
 import { Metrics } from './observability/metrics.js';
 import { RateLimits } from './ratelimit/limits.js';
+import { createTracer, type Tracer } from './observability/tracing.js';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '::1']);
 
@@ -50,6 +51,7 @@ export class Gateway {
   private accepting = true;
   private registration: GatewayService | undefined;
   private closing: Promise<void> | undefined;
+  private tracer: Tracer | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     const { config, log } = options;
@@ -133,6 +135,7 @@ export class Gateway {
       allowedOrigins: config.server.allowedOrigins,
       limits: this.limits,
       metrics: this.metrics,
+      tracer: () => this.tracer,
       logArguments: config.logging.arguments,
       resourceMetadata: auth?.jwt ? () => ({
         resource: `${this.publicUrl}/mcp`,
@@ -185,6 +188,7 @@ export class Gateway {
 
   async start(): Promise<void> {
     const { config, log } = this.options;
+    this.tracer = await createTracer(config.tracing.otlpEndpoint, log);
     this.server.listen(config.server.port, this.bindHost());
     await once(this.server, 'listening');
     await this.discovery.start();
@@ -243,6 +247,7 @@ export class Gateway {
     await this.pool.close();
     await this.discovery.close();
     await this.limits?.close();
+    await this.tracer?.close();
     log.info('gateway stopped');
   }
 }

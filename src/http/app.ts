@@ -9,6 +9,7 @@ import type { DiscoveryAggregator } from '../discovery/aggregator.js';
 import type { McpRouter } from '../mcp/router.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RateLimits } from '../ratelimit/limits.js';
+import type { Tracer } from '../observability/tracing.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import { authenticate, checkOrigin, requireAdmin, type AuthOptions } from './auth.js';
@@ -30,6 +31,7 @@ export interface AppParts {
   logArguments: 'none' | 'keys' | 'full';
   limits?: RateLimits | undefined;
   metrics?: Metrics | undefined;
+  tracer?: (() => Tracer | undefined) | undefined;
   /** RFC 9728 protected-resource metadata, when JWT auth is on. */
   resourceMetadata?: (() => Record<string, unknown>) | undefined;
 }

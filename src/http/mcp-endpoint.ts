@@ -13,6 +13,7 @@ import type { McpRouter } from '../mcp/router.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RateLimits } from '../ratelimit/limits.js';
+import type { Tracer } from '../observability/tracing.js';
 
 export interface McpEndpointOptions {
   sessions: SessionRegistry;
@@ -25,6 +26,8 @@ export interface McpEndpointOptions {
   logArguments: 'none' | 'keys' | 'full';
   limits?: RateLimits | undefined;
   metrics?: Metrics | undefined;
+  /** Present only when tracing is configured. */
+  tracer?: () => Tracer | undefined;
 }
 
 /** JSON-RPC error code of a rate-limited request (the HTTP status is 429). */
@@ -45,6 +48,7 @@ function isMessage(value: unknown): value is Message {
 
 export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Promise<void> {
   const { sessions, router, maxBodyBytes, log, inFlight, logArguments, limits, metrics } = options;
+  const TRACED = new Set(['tools/call', 'prompts/get', 'resources/read', 'completion/complete']);
 
   function logEntries(entries: RequestEntry[], started: number, httpStatus: () => number): void {
     const elapsed = performance.now() - started;
@@ -52,7 +56,8 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     for (const entry of entries) {
       if (entry.method === undefined) continue;
       const status = entry.status ?? (httpStatus() < 400 ? 'ok' : 'error');
-      log.info({ ...entry, rpcId: undefined, trace: undefined, upstreamMs: undefined, status, durationMs }, 'mcp request');
+      log.info({ ...entry, rpcId: undefined, trace: undefined, span: undefined, upstreamMs: undefined, status, durationMs }, 'mcp request');
+      entry.span?.end({ 'mcp.tool': entry.tool, 'mcp.backend': entry.backend, 'mcp.instance': entry.instance, 'mcp.status': status, 'enduser.id': entry.principal }, status === 'error');
       if (metrics) {
         metrics.requests.inc({ method: entry.method, tool: entry.tool ?? '', backend: entry.backend ?? '', status });
         metrics.duration.observe({ method: entry.method, status }, elapsed / 1000);
@@ -141,6 +146,15 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
       .filter((m) => typeof m.method === 'string' && m.id !== undefined)
       .map((m) => ({ reqId, method: m.method as string, rpcId: m.id, sessionId: sessionHeader, principal: principal.id, ...argumentsField(m), ...traceField(ctx) }));
     const isInitialize = (messages).some((m) => m.method === 'initialize');
+    const tracer = options.tracer?.();
+    if (tracer) {
+      for (const entry of entries) {
+        if (!entry.method || !TRACED.has(entry.method)) continue;
+        const span = tracer.start(`mcp ${entry.method}`, { traceparent: ctx.get('traceparent') || undefined, tracestate: ctx.get('tracestate') || undefined }, { 'mcp.method': entry.method, 'mcp.session.id': entry.sessionId });
+        entry.span = span;
+        entry.trace = span.headers();
+      }
+    }
 
     let session = sessionHeader ? sessions.get(sessionHeader) : undefined;
     if (session && session.principal.id !== principal.id) session = undefined;

@@ -19,6 +19,8 @@ export interface RequestEntry {
   upstreamMs?: number;
   /** Headers passed on to the backend (W3C trace context). */
   trace?: Record<string, string>;
+  /** The OpenTelemetry span of this request, when tracing is on. */
+  span?: { end(attributes: Record<string, string | number | undefined>, failed: boolean): void };
 }
 
 export const requestContext = new AsyncLocalStorage<RequestEntry[]>();

@@ -1,32 +1,14 @@
 // Outbound credentials: a backend gets the headers configured for it (from the config, or
 // from Consul KV) and never the client's own bearer token.
 import assert from 'node:assert/strict';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startBackend, type TestBackend } from '../fixtures/backend.js';
+import { recordingProxy } from '../fixtures/recording-proxy.js';
 import { sharedConsulAddr } from '../fixtures/consul.js';
 import { passCheck, registerInstance, deregisterInstance } from '../fixtures/consul-api.js';
 import { connectClient, eventually, startGateway, type RunningGateway } from '../fixtures/gateway.js';
 
 const CLIENT_KEY = 'client-key-abcdefghijklmnop';
-
-/** Sits in front of a backend and records the headers of every request it forwards. */
-async function recordingProxy(target: TestBackend): Promise<{ url: string; port: number; seen: http.IncomingHttpHeaders[]; close(): void }> {
-  const seen: http.IncomingHttpHeaders[] = [];
-  const server = http.createServer((req, res) => {
-    seen.push(req.headers);
-    const upstream = http.request({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    });
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  }).listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const port = (server.address() as AddressInfo).port;
-  return { url: `http://127.0.0.1:${port}/mcp`, port, seen, close: () => { server.closeAllConnections(); server.close(); } };
-}
 
 describe('outbound credentials', () => {
   let backend: TestBackend;
