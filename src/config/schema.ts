@@ -122,7 +122,7 @@ export const ConfigSchema = z.object({
       requiredScope: z.string().optional(),
       /** The scope that makes a principal an admin (reads /admin/*). */
       adminScope: z.string().default('mcp:admin'),
-      /** Per-principal limit from a numeric claim: points per `duration` seconds. */
+      /** A numeric claim granting the principal that many calls per minute. */
       rateLimitClaim: z.string().optional(),
       algorithms: z.array(z.string()).default(['RS256', 'PS256', 'ES256', 'EdDSA']),
     }).strict().optional(),

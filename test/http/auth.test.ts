@@ -203,3 +203,35 @@ describe('auth with a required scope', () => {
     }
   });
 });
+
+describe('JWT rate limit claim', () => {
+  it('limits a principal to the calls per minute its token grants', async () => {
+    const pair = await generateKeyPair('RS256');
+    const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'r1', alg: 'RS256' };
+    const jwks = http.createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    }).listen(0, '127.0.0.1');
+    await new Promise((r) => jwks.once('listening', r));
+    const backend = await startBackend({ tools: [{ name: 'echo' }] });
+    const gw = await startGateway({
+      discovery: { static: [{ prefix: 'ops', url: backend.url }] },
+      auth: { jwt: { jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/`, issuer: ISSUER, audience: AUDIENCE, rateLimitClaim: 'mcp_rpm' } },
+      rateLimit: { default: { points: 100, duration: 60 } },
+    });
+    try {
+      await eventually(() => gw.gateway.catalog.catalog.routes.has('ops__echo'), 5000, 'tool');
+      const token = await new SignJWT({ mcp_rpm: 2 }).setProtectedHeader({ alg: 'RS256', kid: 'r1' })
+        .setIssuer(ISSUER).setAudience(AUDIENCE).setExpirationTime('5m').setSubject('dave').sign(pair.privateKey);
+      const c = await connectClient(gw.mcpUrl, { authorization: `Bearer ${token}` });
+      await c.client.callTool({ name: 'ops__echo', arguments: {} });
+      await c.client.callTool({ name: 'ops__echo', arguments: {} });
+      await assert.rejects(c.client.callTool({ name: 'ops__echo', arguments: {} }), /429|Rate limit exceeded \(principal:dave\)/);
+      await c.close();
+    } finally {
+      await gw.close();
+      await backend.close();
+      jwks.close();
+    }
+  });
+});
