@@ -28,6 +28,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   (service haproxy stop || true) >/dev/null 2>&1
 fi
 
+step "MCP conformance suite (Node 22 and the suite into .tools/)"
+bash scripts/conformance.sh --install-only
+
 step "type-check and build (tsc, strict)"
 rm -rf dist
 npx tsc -p tsconfig.json

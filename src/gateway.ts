@@ -52,6 +52,7 @@ export class Gateway {
   private registration: GatewayService | undefined;
   private closing: Promise<void> | undefined;
   private tracer: Tracer | undefined;
+  private allowedHosts: ReadonlySet<string> | undefined;
 
   constructor(private readonly options: GatewayOptions) {
     const { config, log } = options;
@@ -133,6 +134,7 @@ export class Gateway {
         log,
       },
       allowedOrigins: config.server.allowedOrigins,
+      allowedHosts: () => this.allowedHosts,
       limits: this.limits,
       metrics: this.metrics,
       tracer: () => this.tracer,
@@ -189,7 +191,10 @@ export class Gateway {
   async start(): Promise<void> {
     const { config, log } = this.options;
     this.tracer = await createTracer(config.tracing.otlpEndpoint, log);
-    this.server.listen(config.server.port, this.bindHost());
+    const host = this.bindHost();
+    const names = [...(config.server.allowedHosts ?? []), ...(config.server.publicUrl ? [new URL(config.server.publicUrl).hostname] : [])];
+    if (config.server.allowedHosts || LOOPBACK_HOSTS.has(host)) this.allowedHosts = new Set(names);
+    this.server.listen(config.server.port, host);
     await once(this.server, 'listening');
     await this.discovery.start();
     const consulConfig = config.discovery.consul;

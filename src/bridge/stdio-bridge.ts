@@ -112,7 +112,11 @@ class BridgeError extends Error {}
 interface Upstream {
   readonly generation: number;
   readonly transport: StreamableHTTPClientTransport;
-  /** Aborted when the session is given up. */
+  /** Given up: takes no new messages; closed once the POSTs under way on it have settled. */
+  lost: boolean;
+  /** POSTs under way: they end on their own (an answer, a 404, a broken connection), never aborted by us. */
+  sends: number;
+  /** Aborted when the transport is closed: nothing more comes from it. */
   readonly dead: AbortController;
 }
 
@@ -266,6 +270,7 @@ class Relay {
     if (id !== undefined) this.pending.set(id, { generation: undefined, sending: false });
     let repeats = 0;
     for (;;) {
+      if (repeats > 0) await sleep(100 * repeats);
       let upstream: Upstream;
       try {
         upstream = await this.session(deadline);
@@ -279,29 +284,34 @@ class Relay {
         entry.generation = upstream.generation;
         entry.sending = true;
       }
+      upstream.sends += 1;
       try {
+        this.log.debug({ method: message.method, id, generation: upstream.generation }, 'sending');
         await upstream.transport.send(message);
         if (entry) entry.sending = false;
         return;
       } catch (error) {
         if (entry) entry.sending = false;
+        this.log.debug({ method: message.method, id, generation: upstream.generation, err: describe(error) }, 'send failed');
         // Already answered (by the remote, or failed meanwhile).
         if (id !== undefined && this.pending.get(id) !== entry) return;
         const outcome = classifySendError(error);
         if (outcome === 'session-lost' || outcome === 'unreachable') {
           // Provably never processed: safe to send again, on the next session.
           if (entry) entry.generation = undefined;
+          repeats = 0;
           this.lose(upstream, describe(error));
           continue;
         }
         if (outcome === 'ambiguous' && (id === undefined || REPEATABLE.has(message.method)) && repeats < MAX_REPEATS) {
           repeats += 1;
+          // Not on any session while it waits, so losing this one does not fail it.
+          if (entry) entry.generation = undefined;
           this.log.debug({ method: message.method, err: describe(error) }, 'connection broke; sending again');
-          await sleep(100 * repeats);
           continue;
         }
         if (outcome === 'aborted' && upstream.dead.signal.aborted) {
-          // The session was given up while this POST was under way: it may have run.
+          // The bridge closed (or the session was dropped) while this POST was under way: it may have run.
           this.fail(message, { code: BRIDGE_UNAVAILABLE_CODE, message: `mcp-gateway stdio bridge: the remote session was lost before the answer arrived (${this.lastError}); the request may or may not have run` });
           return;
         }
@@ -314,6 +324,9 @@ class Relay {
             : `mcp-gateway stdio bridge: the connection to the remote broke while the request was in flight (it may or may not have run): ${describe(error)}`,
         });
         return;
+      } finally {
+        upstream.sends -= 1;
+        if (upstream.lost && upstream.sends === 0) this.discard(upstream);
       }
     }
   }
@@ -352,8 +365,10 @@ class Relay {
   // ---- remote → client ----
 
   private fromRemote(upstream: Upstream, message: JSONRPCMessage): void {
-    if (upstream.dead.signal.aborted || upstream.generation !== this.generation) return;
+    if (upstream.dead.signal.aborted) return;
+    // A lost session still hands over answers to POSTs that were under way on it; nothing else.
     if ('method' in message) {
+      if (upstream.lost) return;
       if ('id' in message) this.serverRequests.set(message.id, upstream.generation);
       this.toClient(message);
       return;
@@ -374,7 +389,7 @@ class Relay {
   }
 
   private onRemoteError(upstream: Upstream, error: Error): void {
-    if (upstream.dead.signal.aborted) return;
+    if (upstream.dead.signal.aborted || upstream.lost) return;
     // 404: the remote no longer knows the session (it restarted). "Maximum reconnection
     // attempts": the SDK could not re-open the event stream, so notifications would be lost.
     if (error instanceof StreamableHTTPError && error.code === 404) this.lose(upstream, 'session not found (404)');
@@ -423,7 +438,7 @@ class Relay {
       if (!init) throw new BridgeError('mcp-gateway stdio bridge: the client has not initialized');
       try {
         const upstream = await this.open(init);
-        if (upstream.dead.signal.aborted) continue;
+        if (upstream.lost || upstream.dead.signal.aborted) continue;
         this.current = upstream;
         this.sessions += 1;
         if (this.sessions > 1) this.announceReconnect(upstream);
@@ -442,7 +457,7 @@ class Relay {
   private async open(init: ClientInit): Promise<Upstream> {
     const generation = ++this.generation;
     const transport = new StreamableHTTPClientTransport(this.url, { requestInit: { headers: this.headers }, reconnectionOptions: STREAM_RECONNECTION });
-    const upstream: Upstream = { generation, transport, dead: new AbortController() };
+    const upstream: Upstream = { generation, transport, lost: false, sends: 0, dead: new AbortController() };
     const initId = `${INIT_ID_PREFIX}${generation}`;
     let answer!: (message: JSONRPCMessage) => void;
     const answered = new Promise<JSONRPCMessage>((resolve) => {
@@ -533,38 +548,49 @@ class Relay {
     }
   }
 
-  /** Gives a session up: fails the requests in flight on it and (for the current one) reconnects. */
+  /**
+   * Gives a session up and (for the current one) reconnects at once. POSTs under way on it are
+   * not aborted: each ends on its own, and a 404 or refused connection sends it again on the next
+   * session; the transport closes when the last one settles.
+   */
   private lose(upstream: Upstream, reason: string, reconnect = true): void {
-    if (upstream.dead.signal.aborted) return;
+    if (upstream.lost || upstream.dead.signal.aborted) return;
+    upstream.lost = true;
     const wasCurrent = this.current === upstream;
-    this.discard(upstream);
-    if (!wasCurrent) return;
-    this.current = undefined;
-    this.lastError = reason;
-    this.log.warn({ session: upstream.transport.sessionId, reason }, 'remote session lost');
-    for (const [id, entry] of this.pending) {
-      // A POST still under way is settled by its own send (resent if it provably never arrived).
-      if (entry.generation !== upstream.generation || entry.sending) continue;
-      this.pending.delete(id);
-      this.toClient({
-        jsonrpc: '2.0',
-        id,
-        error: { code: BRIDGE_UNAVAILABLE_CODE, message: `mcp-gateway stdio bridge: the remote session was lost before the answer arrived (${reason}); the request may or may not have run` },
-      });
+    if (wasCurrent) {
+      this.current = undefined;
+      this.lastError = reason;
+      this.log.warn({ session: upstream.transport.sessionId, reason }, 'remote session lost');
     }
-    for (const [id, generation] of this.serverRequests) if (generation === upstream.generation) this.serverRequests.delete(id);
+    if (upstream.sends === 0) this.discard(upstream);
     // Reconnect now, not at the next client message, so notifications flow again.
-    if (reconnect && this.init?.answered) this.ensureSession().catch((error: unknown) => this.log.debug({ err: describe(error) }, 'reconnect stopped'));
+    if (wasCurrent && reconnect && this.init?.answered) {
+      this.ensureSession().catch((error: unknown) => this.log.debug({ err: describe(error) }, 'reconnect stopped'));
+    }
   }
 
+  /** Closes a session's transport; requests still waiting for an answer on it fail. */
   private discard(upstream: Upstream): void {
     if (upstream.dead.signal.aborted) return;
+    upstream.lost = true;
     upstream.dead.abort();
     const { transport } = upstream;
     transport.onmessage = undefined;
     transport.onerror = undefined;
     transport.onclose = undefined;
     transport.close().catch(() => undefined);
+    if (this.current === upstream) this.current = undefined;
+    for (const [id, entry] of this.pending) {
+      if (entry.generation !== upstream.generation || entry.sending) continue;
+      this.pending.delete(id);
+      this.log.debug({ id, generation: upstream.generation }, 'failing a request of the lost session');
+      this.toClient({
+        jsonrpc: '2.0',
+        id,
+        error: { code: BRIDGE_UNAVAILABLE_CODE, message: `mcp-gateway stdio bridge: the remote session was lost before the answer arrived (${this.lastError}); the request may or may not have run` },
+      });
+    }
+    for (const [id, generation] of this.serverRequests) if (generation === upstream.generation) this.serverRequests.delete(id);
   }
 }
 

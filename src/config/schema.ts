@@ -36,6 +36,8 @@ export const ConfigSchema = z.object({
     drainSeconds: z.number().nonnegative().default(10),
     /** Browser origins allowed to call /mcp besides loopback ones (DNS-rebinding protection). */
     allowedOrigins: z.array(z.string()).default([]),
+    /** Host names /mcp answers to; default: loopback names only when bound to loopback, else any. */
+    allowedHosts: z.array(z.string()).optional(),
     /** The URL clients use to reach this gateway (for OAuth metadata); default: the bound address. */
     publicUrl: z.url().optional(),
     /** Items per page of tools/list, prompts/list, resources/list. */

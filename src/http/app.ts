@@ -28,6 +28,8 @@ export interface AppParts {
   accepting: () => boolean;
   auth: AuthOptions;
   allowedOrigins: readonly string[];
+  /** Host names /mcp answers to besides loopback ones; undefined: any. */
+  allowedHosts?: (() => ReadonlySet<string> | undefined) | undefined;
   logArguments: 'none' | 'keys' | 'full';
   limits?: RateLimits | undefined;
   metrics?: Metrics | undefined;
@@ -85,7 +87,7 @@ export function createApp(parts: AppParts): Koa {
     }));
   });
   const mcp = mcpEndpoint(parts);
-  router.all('/mcp', checkOrigin(parts.allowedOrigins), (ctx) => mcp(ctx));
+  router.all('/mcp', checkOrigin(parts.allowedOrigins, parts.allowedHosts), (ctx) => mcp(ctx));
 
   app.use(router.routes());
   app.use(router.allowedMethods());

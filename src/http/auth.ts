@@ -80,10 +80,24 @@ export async function requireAdmin(ctx: Context, next: Next): Promise<void> {
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
 
-/** DNS-rebinding protection: a browser Origin must be loopback or listed (MCP transport spec). */
-export function checkOrigin(allowed: readonly string[]): (ctx: Context, next: Next) => Promise<void> {
+/**
+ * DNS-rebinding protection (MCP transport spec): a browser Origin must be loopback or listed;
+ * and on a loopback-bound gateway (or with hosts listed) the Host header must be one we answer
+ * to, since a rebound name reaches us with the attacker's Host and, without CORS, no Origin.
+ */
+export function checkOrigin(allowed: readonly string[], hosts: () => ReadonlySet<string> | undefined = () => undefined): (ctx: Context, next: Next) => Promise<void> {
   const listed = new Set(allowed.map((o) => o.replace(/\/$/, '')));
   return async (ctx, next) => {
+    const allowedHosts = hosts();
+    if (allowedHosts) {
+      const hostname = ctx.hostname.replace(/^\[(.*)\]$/, '$1');
+      if (!LOOPBACK.has(hostname) && !allowedHosts.has(hostname)) {
+        ctx.status = 403;
+        ctx.type = 'application/json';
+        ctx.body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `Forbidden: host ${ctx.host} is not allowed` } });
+        return;
+      }
+    }
     const origin = ctx.get('origin');
     if (origin) {
       let host = '';

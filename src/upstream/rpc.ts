@@ -2,9 +2,11 @@
 // keep-alive connection, reusing the session that the SDK client negotiated. The answer
 // may be JSON or an SSE stream (SDK servers default to SSE); a stream is read as it comes,
 // so progress, log messages and the backend's own requests (sampling, elicitation, roots)
-// reach their handlers while the call runs, and the call resolves on its response.
+// reach their handlers while the call runs, and the call resolves on its response. A stream
+// the backend closes before answering is resumed with GET + Last-Event-ID (SEP-1699).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { Agent, request } from 'undici';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 
 export interface RawSession {
@@ -78,10 +80,56 @@ export async function postJsonRpc(
     return { status: res.statusCode, response: text ? (JSON.parse(text) as JSONRPCMessage) : undefined };
   }
   const id = (message as { id?: unknown }).id;
-  return new Promise<RawResponse>((resolve, reject) => {
+  const cursor: StreamCursor = { lastEventId: undefined, retryMs: undefined };
+  let response = await readStream(res.body, id, session, handlers, cursor);
+  // SEP-1699: a backend may close the POST stream mid-call after a priming event; the answer
+  // then comes on a GET stream resumed with Last-Event-ID (after the `retry` it suggested).
+  let fruitless = 0;
+  while (response === undefined && cursor.lastEventId !== undefined && fruitless < 3 && !signal.aborted) {
+    try {
+      await sleep(Math.min(cursor.retryMs ?? 1000, 10_000), undefined, { signal });
+    } catch {
+      break;
+    }
+    const before = cursor.lastEventId;
+    const resumed = await request(session.url, {
+      method: 'GET',
+      headers: { ...resumeHeaders(session), 'last-event-id': before },
+      signal,
+      dispatcher: upstreamAgent,
+    });
+    if (resumed.statusCode !== 200 || !String(resumed.headers['content-type'] ?? '').startsWith('text/event-stream')) {
+      await resumed.body.dump();
+      break;
+    }
+    response = await readStream(resumed.body, id, session, handlers, cursor);
+    fruitless = cursor.lastEventId === before ? fruitless + 1 : 0;
+  }
+  return { status: res.statusCode, response };
+}
+
+interface StreamCursor {
+  lastEventId: string | undefined;
+  retryMs: number | undefined;
+}
+
+function resumeHeaders(session: RawSession): Record<string, string> {
+  const headers: Record<string, string> = { ...session.headers, accept: 'text/event-stream' };
+  if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
+  if (session.protocolVersion) headers['mcp-protocol-version'] = session.protocolVersion;
+  return headers;
+}
+
+/** Reads one SSE stream until the response to `id` (resolved at once) or the stream's end (undefined). */
+function readStream(body: Dispatcher.ResponseData['body'], id: unknown, session: RawSession, handlers: StreamHandlers | undefined, cursor: StreamCursor): Promise<JSONRPCMessage | undefined> {
+  return new Promise<JSONRPCMessage | undefined>((resolve, reject) => {
     let settled = false;
     const parser = createParser({
+      onRetry(ms: number) {
+        cursor.retryMs = ms;
+      },
       onEvent(event: EventSourceMessage) {
+        if (event.id) cursor.lastEventId = event.id;
         if ((event.event && event.event !== 'message') || !event.data) return;
         let parsed: JSONRPCMessage;
         try {
@@ -92,7 +140,7 @@ export async function postJsonRpc(
         if (('result' in parsed || 'error' in parsed) && (parsed as { id?: unknown }).id === id) {
           if (!settled) {
             settled = true;
-            resolve({ status: res.statusCode, response: parsed });
+            resolve(parsed);
           }
         } else if ('method' in parsed && 'id' in parsed) {
           void answer(session, parsed, handlers);
@@ -102,15 +150,15 @@ export async function postJsonRpc(
       },
     });
     const decoder = new TextDecoder();
-    res.body.on('data', (chunk: Buffer) => parser.feed(decoder.decode(chunk, { stream: true })));
-    res.body.on('end', () => {
+    body.on('data', (chunk: Buffer) => parser.feed(decoder.decode(chunk, { stream: true })));
+    body.on('end', () => {
       parser.feed('\n\n');
       if (!settled) {
         settled = true;
-        resolve({ status: res.statusCode, response: undefined });
+        resolve(undefined);
       }
     });
-    res.body.on('error', (error: Error) => {
+    body.on('error', (error: Error) => {
       if (!settled) {
         settled = true;
         reject(error);

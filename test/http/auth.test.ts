@@ -153,6 +153,20 @@ describe('auth', () => {
     await alice.close();
   });
 
+  it('refuses a rebound Host on a loopback gateway even without an Origin', async () => {
+    const port = new URL(gw.url).port;
+    const status = (host: string): Promise<number> => new Promise((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port, path: '/mcp', method: 'POST', headers: { host, 'content-type': 'application/json', accept: 'application/json, text/event-stream', authorization: `Bearer ${ALICE}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }));
+    });
+    assert.equal(await status(`evil.example.com:${port}`), 403);
+    assert.equal(await status(`localhost:${port}`), 200);
+  });
+
   it('refuses a foreign browser Origin and accepts a loopback one', async () => {
     assert.equal((await initialize({ ...bearer(ALICE), origin: 'https://evil.example' })).status, 403);
     assert.equal((await initialize({ ...bearer(ALICE), origin: 'http://localhost:3000' })).status, 200);
