@@ -118,7 +118,7 @@ export class Gateway {
       void this.pool.broadcast('logging/setLevel', { level }, 'logging');
     });
     this.discovery.subscribe((backends) => this.pool.reconcile(backends));
-    this.pool.onChange(() => this.catalog.update(this.pool.lists().map(({ prefix, lists }) => ({ prefix, ...lists }))));
+    this.pool.onChange(() => this.catalog.schedule(() => this.pool.lists().map(({ prefix, lists }) => ({ prefix, ...lists }))));
 
     const auth = config.auth;
     const authEnabled = auth !== undefined && auth.mode === 'required';
@@ -247,6 +247,7 @@ export class Gateway {
     const deadline = Date.now() + config.server.drainSeconds * 1000;
     while (this.inFlight.count > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     if (this.inFlight.count > 0) log.warn({ inFlight: this.inFlight.count }, 'drain deadline passed; closing with calls in flight');
+    this.catalog.close();
     await this.sessions.close();
     this.server.closeAllConnections();
     await this.pool.close();

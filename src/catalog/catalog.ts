@@ -3,6 +3,7 @@
 // and swapped atomically (as Fabio does its route table); a version counter and content
 // keys per kind let sessions tell whether anything they see changed.
 import type { Prompt, Resource, ResourceTemplate, Tool } from '@modelcontextprotocol/sdk/types.js';
+import { createHash } from 'node:crypto';
 import { UriTemplate } from '@modelcontextprotocol/sdk/shared/uriTemplate.js';
 import picomatch from 'picomatch';
 import { assignNames, type NamingOptions } from './naming.js';
@@ -72,6 +73,21 @@ export interface Catalog {
   /** Backend prefixes present, for resource URIs outside the lists (templates). */
   readonly prefixes: ReadonlySet<string>;
   readonly naming: NamingOptions;
+  /** Content hash of each backend's lists, for cheap per-view change keys. */
+  readonly backendKeys: ReadonlyMap<string, string>;
+}
+
+/** Content hashes of lists, cached per list object: backends hand over the same arrays until they change. */
+const listHashes = new WeakMap<object, string>();
+
+export function listHash(list: readonly unknown[] | undefined): string {
+  if (!list || list.length === 0) return '-';
+  let hash = listHashes.get(list);
+  if (hash === undefined) {
+    hash = createHash('sha1').update(JSON.stringify(list)).digest('base64url');
+    listHashes.set(list, hash);
+  }
+  return hash;
 }
 
 const DEFAULT_NAMING: NamingOptions = { separator: '__', maxLength: 64, prefix: 'always' };
@@ -91,6 +107,7 @@ export const EMPTY_CATALOG: Catalog = Object.freeze({
   collisions: Object.freeze([]),
   prefixes: new Set<string>(),
   naming: DEFAULT_NAMING,
+  backendKeys: new Map<string, string>(),
 });
 
 /** Resource URIs are namespaced by prefixing the scheme: `file:///a` of `ops` is `ops+file:///a`. */
@@ -202,20 +219,29 @@ export function buildCatalog(
     }
   }
 
+  // Keys derive from the inputs (the lists and the curation): same inputs, same catalog.
+  const curationKey = JSON.stringify(curation);
+  const backendKeys = new Map<string, string>();
+  for (const b of sortedBackends) {
+    backendKeys.set(b.prefix, `${listHash(b.tools)}.${listHash(b.prompts)}.${listHash(b.resources)}.${listHash(b.templates)}`);
+  }
+  const keyOf = (pick: (b: BackendLists) => readonly unknown[] | undefined): string =>
+    createHash('sha1').update(curationKey).update(sortedBackends.map((b) => `${b.prefix}:${listHash(pick(b))}`).join('|')).digest('base64url');
   return Object.freeze({
     version,
     routes,
     tools: Object.freeze(tools),
-    key: JSON.stringify(tools),
+    key: keyOf((b) => b.tools),
     promptRoutes,
     prompts: Object.freeze(prompts),
     resourceRoutes,
     resources: Object.freeze(resources),
     templates: Object.freeze(templates),
     templateRoutes: Object.freeze(templateRoutes),
-    keys: { prompts: JSON.stringify(prompts), resources: JSON.stringify([resources, templates]) },
+    keys: { prompts: keyOf((b) => b.prompts), resources: `${keyOf((b) => b.resources)}.${keyOf((b) => b.templates)}` },
     collisions: Object.freeze(collisions),
     prefixes: new Set(backends.map((b) => b.prefix)),
     naming,
+    backendKeys,
   });
 }

@@ -18,10 +18,18 @@ function escapeClass(text: string): string {
   return text.replace(/[\\\]^-]/g, '\\$&');
 }
 
-/** The characters a name may hold: the client-safe set, plus the separator's own. */
-function allowedPattern(separator: string): RegExp {
-  const extra = [...new Set(separator)].filter((c) => !/[a-zA-Z0-9_-]/.test(c)).join('');
-  return new RegExp(`[^a-zA-Z0-9_${escapeClass(extra)}-]`, 'g');
+const patterns = new Map<string, { any: RegExp; all: RegExp }>();
+
+/** Characters a name may not hold (all but the client-safe set and the separator's own), cached per separator. */
+function invalidChars(separator: string): { any: RegExp; all: RegExp } {
+  let found = patterns.get(separator);
+  if (!found) {
+    const extra = [...new Set(separator)].filter((c) => !/[a-zA-Z0-9_-]/.test(c)).join('');
+    const source = `[^a-zA-Z0-9_${escapeClass(extra)}-]`;
+    found = { any: new RegExp(source), all: new RegExp(source, 'g') };
+    patterns.set(separator, found);
+  }
+  return found;
 }
 
 /** A warning when the separator makes names that clients reject, else undefined. */
@@ -43,7 +51,7 @@ export function plainName(prefix: string, original: string, options: NamingOptio
 
 /** The shortened, hash-suffixed form of a name. */
 export function hashedName(prefix: string, original: string, options: NamingOptions, hashLength = HASH_CHARS): string {
-  const clean = plainName(prefix, original, options, true).replace(allowedPattern(options.separator), '_');
+  const clean = plainName(prefix, original, options, true).replace(invalidChars(options.separator).all, '_');
   const suffix = `_${nameHash(prefix, original, hashLength)}`;
   return clean.slice(0, Math.max(1, options.maxLength - suffix.length)) + suffix;
 }
@@ -51,8 +59,7 @@ export function hashedName(prefix: string, original: string, options: NamingOpti
 /** The name a tool gets when nothing else claims it. */
 export function candidateName(prefix: string, original: string, options: NamingOptions): string {
   const plain = plainName(prefix, original, options);
-  const invalid = allowedPattern(options.separator);
-  if (plain.length > 0 && plain.length <= options.maxLength && !invalid.test(plain)) return plain;
+  if (plain.length > 0 && plain.length <= options.maxLength && !invalidChars(options.separator).any.test(plain)) return plain;
   return hashedName(prefix, original, options);
 }
 

@@ -27,6 +27,35 @@ export class CatalogStore {
   ) {}
 
   private shadowed = '';
+  private lastBuild = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private read: (() => readonly BackendLists[]) | undefined;
+
+  /**
+   * Rebuilds from `read()` now, or once `minIntervalMs` after the last rebuild: a fleet that
+   * connects at once costs a rebuild per interval, not one per backend, while a single
+   * change after a quiet spell is applied at once.
+   */
+  schedule(read: () => readonly BackendLists[], minIntervalMs = 50): void {
+    this.read = read;
+    if (this.timer) return;
+    const wait = this.lastBuild + minIntervalMs - Date.now();
+    if (wait <= 0) {
+      this.lastBuild = Date.now();
+      this.update(read());
+      return;
+    }
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.lastBuild = Date.now();
+      if (this.read) this.update(this.read());
+    }, wait);
+  }
+
+  close(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
 
   get catalog(): Catalog {
     return this.current;

@@ -9,10 +9,13 @@ import { createLogger } from '../log.js';
 const USAGE = `usage:
   mcp-gateway serve [--config FILE]
   mcp-gateway register --name NAME [--prefix PREFIX] --url URL [--consul ADDR] [--ttl SECONDS] [--id ID]
+  mcp-gateway stdio --url URL [--token T] [--deadline SECONDS]
+  mcp-gateway client-config [--gateway URL] [--token T] [--mode bridge|direct] [--command CMD] [--remote mcp-remote|http] [--name NAME]
   mcp-gateway keygen    prints a new API key and the sha256 line that stores it in the config
 
 environment: HOST, PORT, CONSUL_HTTP_ADDR, CONSUL_HTTP_TOKEN, REDIS_URL, LOG_LEVEL,
-MCP_GATEWAY_CONFIG, <NAME>_SERVER_URL (a static backend with prefix <name>)`;
+MCP_GATEWAY_CONFIG, <NAME>_SERVER_URL (a static backend with prefix <name>),
+MCP_GATEWAY_URL, MCP_GATEWAY_TOKEN (stdio, client-config)`;
 
 async function serve(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { config: { type: 'string', short: 'c' } } });
@@ -73,6 +76,14 @@ async function main(argv: string[]): Promise<void> {
       return serve(rest);
     case 'register':
       return register(rest);
+    case 'stdio': {
+      const { stdioCommand } = await import('../bridge/commands.js');
+      return stdioCommand(rest);
+    }
+    case 'client-config': {
+      const { clientConfigCommand } = await import('../bridge/commands.js');
+      return clientConfigCommand(rest);
+    }
     case 'keygen': {
       const { generateKey } = await import('../auth/api-keys.js');
       const { key, hash } = generateKey();

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
 import {
   CallToolRequestSchema,
   CompleteRequestSchema,
@@ -27,7 +28,7 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
-import { exposeUri, type Catalog } from '../catalog/catalog.js';
+import { exposeUri, META_KEY, type Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import { currentEntry } from './call-context.js';
 import type { McpRouter, Relay } from './router.js';
@@ -61,6 +62,7 @@ export interface SessionOptions {
 const SERVER_INFO = { name: 'mcp-gateway', version: '0.1.0' };
 const LEVELS = ['debug', 'info', 'notice', 'warning', 'error', 'critical', 'alert', 'emergency'];
 const AnyResult = z.looseObject({});
+const VALIDATOR = new AjvJsonSchemaValidator();
 
 /** Keyset pagination over a list sorted by `key`: a walk sees each item once, even across changes. */
 export function page<T>(items: readonly T[], key: (item: T) => string, cursor: unknown, size: number): { items: T[]; nextCursor?: string } {
@@ -86,6 +88,10 @@ export function page<T>(items: readonly T[], key: (item: T) => string, cursor: u
   if (start + size >= items.length || slice.length === 0) return { items: slice };
   const last = key(slice[slice.length - 1]!);
   return { items: slice, nextCursor: Buffer.from(JSON.stringify({ after: last })).toString('base64url') };
+}
+
+function originOf(item: { _meta?: Record<string, unknown> | undefined }): string {
+  return (item._meta?.[META_KEY] as { backend?: string } | undefined)?.backend ?? '';
 }
 
 export class SessionRegistry {
@@ -123,14 +129,16 @@ export class SessionRegistry {
     return this.view(this.promptViews, principal, (c) => c.prompts, (c) => c.keys.prompts);
   }
 
-  private view<T extends { name: string }>(cache: Map<string, View<T>>, principal: Principal, items: (c: Catalog) => readonly T[], key: (c: Catalog) => string): View<T> {
+  private view<T extends { name: string; _meta?: Record<string, unknown> | undefined }>(cache: Map<string, View<T>>, principal: Principal, items: (c: Catalog) => readonly T[], key: (c: Catalog) => string): View<T> {
     const catalog = this.catalog.catalog;
     if (!principal.tools) return { version: catalog.version, items: items(catalog) as T[], key: key(catalog) };
     const scope = principal.tools;
     const cached = cache.get(scope.key);
     if (cached?.version === catalog.version) return cached;
     const visible = items(catalog).filter((t) => scope.allows(t.name) && this.router.canSee(principal, t.name));
-    const view = { version: catalog.version, items: visible, key: JSON.stringify(visible) };
+    // What the view shows and what each shown item's backend offers: changes with either.
+    const viewKey = visible.map((t) => `${t.name}@${catalog.backendKeys.get(originOf(t)) ?? ''}`).join('\n');
+    const view = { version: catalog.version, items: visible, key: viewKey };
     cache.set(scope.key, view);
     return view;
   }
@@ -138,6 +146,7 @@ export class SessionRegistry {
   /** A new session for an `initialize` request; it registers itself once the SDK assigns the id. */
   create(principal: Principal): StreamableHTTPServerTransport {
     const server = new Server(SERVER_INFO, {
+      jsonSchemaValidator: VALIDATOR,
       capabilities: {
         tools: { listChanged: true },
         prompts: { listChanged: true },

@@ -78,3 +78,28 @@ describe('mcp-gateway keygen', () => {
     assert.equal(store.verify(`${key}x`), undefined);
   });
 });
+
+describe('mcp-gateway client-config and stdio', () => {
+  it('prints a Claude Desktop block whose command, run as a client runs it, reaches the fleet', async () => {
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { startGateway } = await import('../fixtures/gateway.js');
+    const backend = await startBackend({ tools: [{ name: 'lookup_inventory' }] });
+    const gw = await startGateway({ discovery: { static: [{ prefix: 'ops', url: backend.url }] } });
+    try {
+      const { child, out } = run(['client-config', '--gateway', gw.url, '--mode', 'bridge']);
+      const [code] = (await once(child, 'exit')) as [number];
+      assert.equal(code, 0);
+      const config = JSON.parse(out()) as { mcpServers: Record<string, { command: string; args: string[]; env?: Record<string, string> }> };
+      const [entry] = Object.values(config.mcpServers);
+      assert.ok(entry && entry.args.includes('stdio'), out());
+      const client = new Client({ name: 'desktop-like', version: '1' });
+      await client.connect(new StdioClientTransport({ command: entry.command, args: entry.args, ...(entry.env ? { env: { ...entry.env, PATH: process.env.PATH ?? '' } } : {}), stderr: 'ignore' }));
+      await eventually(async () => (await client.listTools()).tools.some((t) => t.name === 'ops__lookup_inventory'), 5000, 'tools through the bridge');
+      await client.close();
+    } finally {
+      await gw.close();
+      await backend.close();
+    }
+  });
+});
