@@ -52,11 +52,12 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
 
   function logEntries(entries: RequestEntry[], started: number, httpStatus: () => number): void {
     const elapsed = performance.now() - started;
+    const logRequests = log.isLevelEnabled('info');
     const durationMs = Math.round(elapsed * 100) / 100;
     for (const entry of entries) {
       if (entry.method === undefined) continue;
       const status = entry.status ?? (httpStatus() < 400 ? 'ok' : 'error');
-      log.info({ ...entry, rpcId: undefined, trace: undefined, span: undefined, upstreamMs: undefined, status, durationMs }, 'mcp request');
+      if (logRequests) log.info({ ...entry, rpcId: undefined, trace: undefined, span: undefined, upstreamMs: undefined, status, durationMs }, 'mcp request');
       entry.span?.end({ 'mcp.tool': entry.tool, 'mcp.backend': entry.backend, 'mcp.instance': entry.instance, 'mcp.status': status, 'enduser.id': entry.principal }, status === 'error');
       if (metrics) {
         metrics.requests.inc({ method: entry.method, tool: entry.tool ?? '', backend: entry.backend ?? '', status });

@@ -234,7 +234,6 @@ export class McpRouter {
       const { result, instance } = await this.pool.request(prefix, method, upstreamParams, {
         signal: ctx.signal,
         headers: entry?.trace,
-        resetTimeoutOnProgress: upstreamToken !== undefined,
         handlers: {
           onNotification: (n: JSONRPCNotification) => {
             if (!relay) return;

@@ -19,7 +19,6 @@ import {
   ResourceUpdatedNotificationSchema,
   ToolListChangedNotificationSchema,
   type JSONRPCMessage,
-  type JSONRPCNotification,
   type Prompt,
   type Resource,
   type ResourceTemplate,
@@ -63,8 +62,6 @@ export interface CallOptions {
   signal?: AbortSignal | undefined;
   headers?: Record<string, string> | undefined;
   handlers?: StreamHandlers | undefined;
-  /** Progress notifications restart the timeout (a long call that reports keeps going). */
-  resetTimeoutOnProgress?: boolean;
 }
 
 const CLIENT_INFO = { name: 'mcp-gateway', version: '0.1.0' };
@@ -78,6 +75,11 @@ const streamAgent = new Agent({ bodyTimeout: 0, keepAliveTimeout: 30_000 });
 const streamFetch: FetchLike = (url, init) => undiciFetch(url, { ...(init as object), dispatcher: streamAgent });
 const AnyResult = z.looseObject({});
 let rawIds = 0;
+
+function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT';
+}
 
 export class InstanceConnection {
   state: InstanceState = 'connecting';
@@ -283,24 +285,8 @@ export class InstanceConnection {
     const client = this.client;
     if (!client || this.state !== 'ready') throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} is not connected`, this.options.prefix, this.id, true);
     this.inFlight += 1;
-    const deadline = new AbortController();
-    const arm = (): NodeJS.Timeout => setTimeout(() => deadline.abort(), this.options.timeoutMs);
-    let timer = arm();
-    const signals = options.signal ? [options.signal, deadline.signal] : [deadline.signal];
-    const combined = AbortSignal.any(signals);
     try {
-      if (!this.raw) {
-        try {
-          return await client.request({ method, params }, AnyResult, { signal: combined });
-        } catch (error) {
-          // The backend's own JSON-RPC errors pass on; the SDK's transport-level ones do not.
-          if (error instanceof McpError && error.code !== (ErrorCode.ConnectionClosed as number) && error.code !== (ErrorCode.RequestTimeout as number)) {
-            throw new BackendRpcError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
-          }
-          if (deadline.signal.aborted) throw new UpstreamError(`backend "${this.options.prefix}" did not answer within ${this.options.timeoutMs} ms`, this.options.prefix, this.id);
-          throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} failed: ${(error as Error).message}`, this.options.prefix, this.id);
-        }
-      }
+      if (!this.raw) return await this.requestWithSdk(client, method, params, options.signal);
       const upstreamId = `gw-${++rawIds}`;
       const message = { jsonrpc: '2.0', id: upstreamId, method, params } as JSONRPCMessage;
       const raw = this.raw;
@@ -309,21 +295,13 @@ export class InstanceConnection {
         void postMessage(raw, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: upstreamId, reason: 'cancelled by the client' } }).catch(() => undefined);
       };
       options.signal?.addEventListener('abort', cancel, { once: true });
-      const handlers: StreamHandlers = {
-        ...options.handlers,
-        onNotification: (notification: JSONRPCNotification) => {
-          if (options.resetTimeoutOnProgress && notification.method === 'notifications/progress') {
-            clearTimeout(timer);
-            timer = arm();
-          }
-          options.handlers?.onNotification?.(notification);
-        },
-      };
       let answer;
       try {
-        answer = await postJsonRpc(raw, message, combined, options.headers, handlers);
+        // The deadline is undici's: until the answer's headers, then between stream chunks, so
+        // progress (and any other activity on the stream) restarts it. No timer of our own.
+        answer = await postJsonRpc(raw, message, { signal: options.signal, timeoutMs: this.options.timeoutMs, headers: options.headers, handlers: options.handlers });
       } catch (error) {
-        if (deadline.signal.aborted) {
+        if (isTimeout(error)) {
           cancel();
           throw new UpstreamError(`backend "${this.options.prefix}" did not answer within ${this.options.timeoutMs} ms`, this.options.prefix, this.id);
         }
@@ -345,8 +323,23 @@ export class InstanceConnection {
       }
       return response.result;
     } finally {
-      clearTimeout(timer);
       this.inFlight -= 1;
+    }
+  }
+
+  /** The SDK client's path (legacy SSE and stdio backends): its own timeout and cancellation. */
+  private async requestWithSdk(client: Client, method: string, params: Record<string, unknown>, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
+    try {
+      return await client.request({ method, params }, AnyResult, { ...(signal ? { signal } : {}), timeout: this.options.timeoutMs, resetTimeoutOnProgress: true });
+    } catch (error) {
+      // The backend's own JSON-RPC errors pass on; the SDK's transport-level ones do not.
+      if (error instanceof McpError && error.code === (ErrorCode.RequestTimeout as number)) {
+        throw new UpstreamError(`backend "${this.options.prefix}" did not answer within ${this.options.timeoutMs} ms`, this.options.prefix, this.id);
+      }
+      if (error instanceof McpError && error.code !== (ErrorCode.ConnectionClosed as number)) {
+        throw new BackendRpcError(error.code, error.message.replace(/^MCP error -?\d+: /, ''), error.data);
+      }
+      throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} failed: ${(error as Error).message}`, this.options.prefix, this.id);
     }
   }
 

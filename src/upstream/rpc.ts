@@ -59,19 +59,23 @@ export async function postMessage(session: RawSession, message: JSONRPCMessage, 
   return res.statusCode;
 }
 
-export async function postJsonRpc(
-  session: RawSession,
-  message: JSONRPCMessage,
-  signal: AbortSignal,
-  extra?: Record<string, string>,
-  handlers?: StreamHandlers,
-): Promise<RawResponse> {
+export interface PostOptions {
+  signal?: AbortSignal | undefined;
+  /** Until the answer's headers, then between stream chunks. */
+  timeoutMs?: number | undefined;
+  headers?: Record<string, string> | undefined;
+  handlers?: StreamHandlers | undefined;
+}
+
+export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, options: PostOptions = {}): Promise<RawResponse> {
+  const { signal, timeoutMs, handlers } = options;
   const res = await request(session.url, {
     method: 'POST',
-    headers: headersFor(session, extra),
+    headers: headersFor(session, options.headers),
     body: JSON.stringify(message),
-    signal,
     dispatcher: upstreamAgent,
+    ...(signal ? { signal } : {}),
+    ...(timeoutMs ? { headersTimeout: timeoutMs, bodyTimeout: timeoutMs } : {}),
   });
   const type = String(res.headers['content-type'] ?? '');
   if (res.statusCode >= 300 || !type.startsWith('text/event-stream')) {
@@ -85,9 +89,9 @@ export async function postJsonRpc(
   // SEP-1699: a backend may close the POST stream mid-call after a priming event; the answer
   // then comes on a GET stream resumed with Last-Event-ID (after the `retry` it suggested).
   let fruitless = 0;
-  while (response === undefined && cursor.lastEventId !== undefined && fruitless < 3 && !signal.aborted) {
+  while (response === undefined && cursor.lastEventId !== undefined && fruitless < 3 && !signal?.aborted) {
     try {
-      await sleep(Math.min(cursor.retryMs ?? 1000, 10_000), undefined, { signal });
+      await sleep(Math.min(cursor.retryMs ?? 1000, 10_000), undefined, signal ? { signal } : {});
     } catch {
       break;
     }
@@ -95,8 +99,9 @@ export async function postJsonRpc(
     const resumed = await request(session.url, {
       method: 'GET',
       headers: { ...resumeHeaders(session), 'last-event-id': before },
-      signal,
       dispatcher: upstreamAgent,
+      ...(signal ? { signal } : {}),
+      ...(timeoutMs ? { headersTimeout: timeoutMs, bodyTimeout: timeoutMs } : {}),
     });
     if (resumed.statusCode !== 200 || !String(resumed.headers['content-type'] ?? '').startsWith('text/event-stream')) {
       await resumed.body.dump();

@@ -201,3 +201,38 @@ describe('paged lists', () => {
     await c.close();
   });
 });
+
+describe('per-backend timeouts', () => {
+  let rich: RichBackend;
+  let gw: RunningGateway;
+
+  before(async () => {
+    rich = await startRichBackend();
+    gw = await startGateway({ discovery: { static: [{ prefix: 'docs', url: rich.url }] }, backends: { docs: { timeoutSeconds: 0.3 } } });
+    await eventually(() => gw.gateway.catalog.catalog.routes.has('docs__slow'), 5000, 'tools');
+  });
+
+  after(async () => {
+    await gw.close();
+    await rich.close();
+  });
+
+  it('fails a call that outlives its backend timeout, naming the backend, and cancels it there', async () => {
+    const c = await client(gw.mcpUrl);
+    const before = rich.cancelled;
+    const started = Date.now();
+    const result = await c.callTool({ name: 'docs__slow', arguments: {} });
+    assert.equal(result.isError, true);
+    assert.match(textOf(result), /backend "docs" did not answer within 300 ms/);
+    assert.ok(Date.now() - started < 5000);
+    await eventually(() => rich.cancelled === before + 1, 3000, 'backend told to stop');
+    await c.close();
+  });
+
+  it('keeps a call going past the timeout while it reports progress', async () => {
+    const c = await client(gw.mcpUrl);
+    const result = await c.callTool({ name: 'docs__progress', arguments: { steps: 30 } }, undefined, { onprogress: () => undefined });
+    assert.equal(textOf(result), 'done 30', '30 steps of 20 ms each outlast 300 ms');
+    await c.close();
+  });
+});
