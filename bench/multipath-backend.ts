@@ -1,7 +1,8 @@
 // Child process of the scale benchmark: ONE HTTP server that is many MCP backends, one per
 // path (/s/0000/mcp ... /s/0999/mcp), each with its own tools. The SDK's low-level Server
 // behind a stateful Streamable HTTP transport answering with JSON, one session per client
-// per path. Usage: node multipath-backend.js COUNT TOOLS_PER_SERVICE
+// per path; like SDK McpServer backends it declares tools.listChanged.
+// Usage: node multipath-backend.js COUNT TOOLS_PER_SERVICE
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
@@ -56,7 +57,7 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
   if (req.method !== 'POST') return rpcError(res, 400, -32000, 'Bad Request: No valid session ID provided');
-  const server = new Server({ name: `svc-${index}`, version: '1.0.0' }, { capabilities: { tools: {} } });
+  const server = new Server({ name: `svc-${index}`, version: '1.0.0' }, { capabilities: { tools: { listChanged: true } } });
   server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: toolsOf(index) }));
   server.setRequestHandler(CallToolRequestSchema, (request) => ({
     content: [{ type: 'text', text: JSON.stringify({ service: index, tool: request.params.name, args: request.params.arguments ?? {} }) }],
@@ -64,6 +65,9 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
     sessionIdGenerator: () => randomUUID(),
     enableJsonResponse: true,
+    // SDK servers send an SSE keep-alive comment on the GET stream every 15 s by default; for
+    // investigation BENCH_BACKEND_KEEPALIVE_MS=0 turns it off (as older servers behave).
+    ...(process.env.BENCH_BACKEND_KEEPALIVE_MS ? { keepAliveMs: Number(process.env.BENCH_BACKEND_KEEPALIVE_MS) } : {}),
     onsessioninitialized: (id) => {
       sessions.set(id, { index, server, transport });
     },

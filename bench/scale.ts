@@ -41,6 +41,7 @@ export interface ScaleResult {
   idleCpuByThread: Record<string, number>;
   listToolsMs: number;
   listToolsCount: number;
+  listToolsPages: number;
   sampleCallOk: boolean;
   gatewayOutputTail: string;
   targetsMet: { converged: boolean; rss: boolean; connections: boolean; idleCpu: boolean };
@@ -125,7 +126,15 @@ export async function runScale(consul: { addr: string; port: number }, opts: Sca
     const client = new Client({ name: 'bench-scale', version: '1.0.0' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${gateway.url}/mcp`)));
     const listStart = performance.now();
-    const listed = await client.listTools();
+    let listedTools = 0;
+    let listPages = 0;
+    let cursor: string | undefined;
+    do {
+      const page = await client.listTools(cursor ? { cursor } : undefined);
+      listedTools += page.tools.length;
+      listPages += 1;
+      cursor = page.nextCursor;
+    } while (cursor && listPages < 1000);
     const listToolsMs = performance.now() - listStart;
     const sample = Math.floor(opts.services / 2);
     const called = await client.callTool({ name: `${name(sample)}__get_record`, arguments: { id: 'r-1' } });
@@ -151,7 +160,8 @@ export async function runScale(consul: { addr: string; port: number }, opts: Sca
       idleCpuPercent: round((idleCpu / (idleSeconds * 1000)) * 100, 3),
       idleCpuByThread: Object.fromEntries(Object.entries(idleByThread).map(([k, v]) => [k, round(v, 2)])),
       listToolsMs: round(listToolsMs, 1),
-      listToolsCount: listed.tools.length,
+      listToolsCount: listedTools,
+      listToolsPages: listPages,
       sampleCallOk: called.isError !== true && text.includes(`"service":${sample}`),
       gatewayOutputTail: gateway.child.tail(10),
       targetsMet: { converged: false, rss: false, connections: false, idleCpu: false },

@@ -7,9 +7,7 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { getDefaultEnvironment, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv-provider.js';
-import { Agent, fetch as undiciFetch } from 'undici';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import {
   ErrorCode,
@@ -67,12 +65,6 @@ export interface CallOptions {
 const CLIENT_INFO = { name: 'mcp-gateway', version: '0.1.0' };
 /** One schema validator for every upstream client: an Ajv per client costs ~20 KB and CPU. */
 const VALIDATOR = new AjvJsonSchemaValidator();
-/**
- * The SDK transports' fetch, without a body timeout: a backend's GET stream may stay silent
- * for hours (fetch's default gives up after 300 s and the session would be torn down).
- */
-const streamAgent = new Agent({ bodyTimeout: 0, keepAliveTimeout: 30_000 });
-const streamFetch: FetchLike = (url, init) => undiciFetch(url, { ...(init as object), dispatcher: streamAgent });
 const AnyResult = z.looseObject({});
 let rawIds = 0;
 
@@ -168,7 +160,7 @@ export class InstanceConnection {
     const headers = await this.options.headers();
     const requestInit = { headers };
     const client = this.newClient();
-    const transport = new StreamableHTTPClientTransport(url, { requestInit, fetch: streamFetch });
+    const transport = new StreamableHTTPClientTransport(url, { requestInit });
     try {
       await client.connect(transport, { timeout: this.options.timeoutMs });
       return { client, raw: { url, sessionId: transport.sessionId, protocolVersion: transport.protocolVersion, headers } };
@@ -178,7 +170,7 @@ export class InstanceConnection {
       const status = (error as { code?: number }).code;
       if (typeof status !== 'number' || status < 400 || status >= 500) throw error;
       const legacy = this.newClient();
-      await legacy.connect(new SSEClientTransport(url, { requestInit, fetch: streamFetch }), { timeout: this.options.timeoutMs });
+      await legacy.connect(new SSEClientTransport(url, { requestInit }), { timeout: this.options.timeoutMs });
       return { client: legacy, raw: undefined };
     }
   }
@@ -191,9 +183,10 @@ export class InstanceConnection {
     client.setNotificationHandler(ResourceListChangedNotificationSchema, refresh);
     client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => this.options.onResourceUpdated?.(n.params.uri));
     client.onerror = (error) => {
-      // A dropped GET stream is re-opened by the SDK itself ("SSE stream disconnected"); only
-      // when it gives up is the instance treated as lost. Dead instances are also noticed by
-      // calls (connection refused) and by Consul.
+      // A dropped GET stream (a silent backend's stream hits fetch's 300 s body timeout, for
+      // one) is re-opened by the SDK itself ("SSE stream disconnected"); only when that fails
+      // is the instance treated as lost. Dead instances are also noticed by calls (connection
+      // refused) and by Consul.
       if (/Maximum reconnection|Failed to reconnect/.test(error.message)) this.lost(error);
     };
     client.onclose = () => {
