@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { InstanceSpec } from '../discovery/snapshot.js';
 import { BackendRpcError, UpstreamError, neverSent } from './errors.js';
+import { streamFetch } from './stream-fetch.js';
 import { postJsonRpc, postMessage, type RawSession, type StreamHandlers } from './rpc.js';
 
 export type InstanceState = 'connecting' | 'ready' | 'closed';
@@ -160,7 +161,7 @@ export class InstanceConnection {
     const headers = await this.options.headers();
     const requestInit = { headers };
     const client = this.newClient();
-    const transport = new StreamableHTTPClientTransport(url, { requestInit });
+    const transport = new StreamableHTTPClientTransport(url, { requestInit, fetch: streamFetch });
     try {
       await client.connect(transport, { timeout: this.options.timeoutMs });
       return { client, raw: { url, sessionId: transport.sessionId, protocolVersion: transport.protocolVersion, headers } };
