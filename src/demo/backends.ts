@@ -1,9 +1,8 @@
 // Serves one demo team as a real MCP backend: stateful Streamable HTTP at /mcp (an McpServer
 // and transport per client session) and GET /healthz for Consul's HTTP check.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { jsonRpcError, SessionTable } from '../backend/sessions.js';
 import { opsTeam } from './ops.js';
 import { hrTeam } from './hr.js';
 import { financeTeam } from './finance.js';
@@ -38,31 +37,15 @@ function team(kind: TeamKind): DemoTeam {
   }
 }
 
-function jsonRpcError(res: ServerResponse, status: number, code: number, message: string): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }));
-}
-
 /** Starts the team's backend on host:port (default 127.0.0.1, a free port). */
 export async function startDemoBackend(kind: TeamKind, opts: { host?: string; port?: number } = {}): Promise<DemoBackend> {
   const host = opts.host ?? '127.0.0.1';
   const demo = team(kind);
-  const sessions = new Map<string, { server: McpServer; transport: StreamableHTTPServerTransport }>();
-
-  function newSession(): { server: McpServer; transport: StreamableHTTPServerTransport } {
+  const sessions = new SessionTable(() => {
     const server = new McpServer({ name: demo.serverName, version: '1.0.0' });
     demo.install(server);
-    const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        sessions.set(id, { server, transport });
-      },
-    });
-    transport.onclose = () => {
-      if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
-    };
-    return { server, transport };
-  }
+    return server;
+  });
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const { pathname } = new URL(req.url ?? '/', 'http://localhost');
@@ -75,26 +58,7 @@ export async function startDemoBackend(kind: TeamKind, opts: { host?: string; po
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
       return;
     }
-    const sessionId = req.headers['mcp-session-id'];
-    if (typeof sessionId === 'string') {
-      const session = sessions.get(sessionId);
-      if (!session) {
-        jsonRpcError(res, 404, -32001, 'Session not found');
-        return;
-      }
-      // GET (notification stream), POST and DELETE (session end) are all the transport's.
-      await session.transport.handleRequest(req, res);
-      return;
-    }
-    if (req.method !== 'POST') {
-      jsonRpcError(res, 400, -32000, 'Bad Request: No valid session ID provided');
-      return;
-    }
-    // Only an initialize starts a session; the transport answers anything else with 400.
-    const session = newSession();
-    await session.server.connect(session.transport);
-    await session.transport.handleRequest(req, res);
-    if (session.transport.sessionId === undefined) await session.server.close();
+    await sessions.handle(req, res);
   }
 
   const http = createServer((req, res) => {
@@ -124,8 +88,7 @@ export async function startDemoBackend(kind: TeamKind, opts: { host?: string; po
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => http.close(() => resolve()));
-        await Promise.allSettled([...sessions.values()].map((session) => session.server.close()));
-        sessions.clear();
+        await sessions.closeAll();
         http.closeIdleConnections();
         const grace = setTimeout(() => http.closeAllConnections(), CLOSE_GRACE_MS);
         await stopped;
