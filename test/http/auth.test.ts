@@ -11,6 +11,16 @@ import { startBackend, type TestBackend } from '../fixtures/backend.js';
 import { connectClient, eventually, startGateway, textOf, type RunningGateway } from '../fixtures/gateway.js';
 
 const ALICE = 'alice-key-0123456789abcdef';
+
+/** A JWKS endpoint serving one public key, as an authorization server does. */
+async function serveJwks(jwk: JWK): Promise<http.Server> {
+  const server = http.createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ keys: [jwk] }));
+  }).listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  return server;
+}
 const ADMIN = generateKey();
 const ISSUER = 'https://issuer.test';
 const AUDIENCE = 'https://gateway.test/mcp';
@@ -28,11 +38,7 @@ describe('auth', () => {
     signingKey = pair.privateKey;
     otherKey = (await generateKeyPair('RS256')).privateKey;
     const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-    jwks = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ keys: [jwk] }));
-    }).listen(0, '127.0.0.1');
-    await new Promise((r) => jwks.once('listening', r));
+    jwks = await serveJwks(jwk);
     ops = await startBackend({ name: 'ops-1', tools: [{ name: 'lookup_inventory' }, { name: 'search' }] });
     hr = await startBackend({ name: 'hr-1', tools: [{ name: 'search_policy' }] });
     gw = await startGateway({
@@ -190,11 +196,7 @@ describe('auth with a required scope', () => {
   it('answers a valid token that lacks the scope with 403 insufficient_scope', async () => {
     const pair = await generateKeyPair('ES256');
     const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'e1', alg: 'ES256' };
-    const jwks = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ keys: [jwk] }));
-    }).listen(0, '127.0.0.1');
-    await new Promise((r) => jwks.once('listening', r));
+    const jwks = await serveJwks(jwk);
     const gw = await startGateway({
       auth: { jwt: { jwksUrl: `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/`, issuer: ISSUER, audience: AUDIENCE, requiredScope: 'mcp:use' } },
     });
@@ -222,11 +224,7 @@ describe('JWT rate limit claim', () => {
   it('limits a principal to the calls per minute its token grants', async () => {
     const pair = await generateKeyPair('RS256');
     const jwk: JWK = { ...(await exportJWK(pair.publicKey)), kid: 'r1', alg: 'RS256' };
-    const jwks = http.createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ keys: [jwk] }));
-    }).listen(0, '127.0.0.1');
-    await new Promise((r) => jwks.once('listening', r));
+    const jwks = await serveJwks(jwk);
     const backend = await startBackend({ tools: [{ name: 'echo' }] });
     const gw = await startGateway({
       discovery: { static: [{ prefix: 'ops', url: backend.url }] },
