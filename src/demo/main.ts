@@ -3,6 +3,7 @@
 // registers itself the way the gateway discovers backends, and deregisters on SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { createLogger } from '../log.js';
 import { registerWithConsul, type Registration } from '../registration/register.js';
 import { DEFAULT_PORTS, TEAM_KINDS, startDemoBackend, type TeamKind } from './backends.js';
 
@@ -16,7 +17,8 @@ const SERVICE: Record<TeamKind, { name: string; prefix: string }> = {
 const USAGE = 'usage: main.js ops|hr|finance [--port N] [--host H] [--consul http://127.0.0.1:8500] [--advertise HOST]';
 
 async function main(): Promise<void> {
-  const log = pino({ name: 'mcp-demo', level: process.env.LOG_LEVEL ?? 'info' }, pino.destination(2));
+  // Logs on stderr in the gateway's format (ISO time, level names).
+  const log = createLogger(process.env.LOG_LEVEL ?? 'info', pino.destination({ fd: 2, sync: false }));
   const { values, positionals } = parseArgs({
     allowPositionals: true,
     options: {

@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     for (const team of teams) {
       const args = [BACKEND, team.kind, '--port', String(team.port)];
       if (consul) args.push('--consul', consul);
-      children.push(start(team.kind, args, {}, quiet));
+      children.push(start(team.kind, args, quiet ? { LOG_LEVEL: 'warn' } : {}, quiet));
     }
     for (const team of teams) {
       await waitFor(`${team.kind} backend`, async () => (await fetch(`http://127.0.0.1:${team.port}/healthz`)).ok);
