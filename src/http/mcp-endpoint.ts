@@ -8,7 +8,7 @@ import getRawBody from 'raw-body';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import { ANONYMOUS, type Principal } from '../auth/principal.js';
-import { requestContext, type RequestEntry } from '../mcp/call-context.js';
+import { trackEntries, type RequestEntry } from '../mcp/call-context.js';
 import type { McpRouter } from '../mcp/router.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -216,7 +216,9 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
     // An SSE answer outlives handleRequest(): the call is in flight until the socket closes.
     inFlight.count += 1;
     res.once('close', () => { inFlight.count -= 1; });
-    await requestContext.run(entries, () => sessions.handle(transport, ctx.req, res, body));
+    const untrack = trackEntries(transport.sessionId, entries);
+    res.once('close', untrack);
+    await sessions.handle(transport, ctx.req, res, body);
   };
 
   /** W3C trace context from the client, passed on to the backend. */

@@ -1,6 +1,7 @@
-// Per-request context carried through async calls: the request id and principal, and what
-// routing learned (tool, backend, instance, status) for the one request-log line.
-import { AsyncLocalStorage } from 'node:async_hooks';
+// Per-request context: the request id and principal, and what routing learned (tool,
+// backend, instance, status) for the one request-log line. Entries of requests handed to a
+// session's SDK server are found again by (session, JSON-RPC id): an AsyncLocalStorage would
+// do it too, but on Node 20 it turns on promise hooks for every promise in the process.
 
 export type RequestStatus = 'ok' | 'error' | 'denied' | 'rate_limited';
 
@@ -23,11 +24,23 @@ export interface RequestEntry {
   span?: { end(attributes: Record<string, string | number | undefined>, failed: boolean): void };
 }
 
-export const requestContext = new AsyncLocalStorage<RequestEntry[]>();
+const pending = new Map<string, RequestEntry>();
 
-/** The entry of the JSON-RPC request being handled (by method and id), if logging is on. */
-export function currentEntry(method: string, rpcId?: unknown): RequestEntry | undefined {
-  const entries = requestContext.getStore();
-  if (!entries) return undefined;
-  return entries.find((e) => e.method === method && (rpcId === undefined || e.rpcId === rpcId)) ?? entries[0];
+function keyOf(sessionId: string | undefined, rpcId: unknown): string {
+  return `${sessionId ?? ''}\0${typeof rpcId}:${String(rpcId)}`;
+}
+
+/** Makes `entries` findable by the SDK handlers while their request runs; returns the undo. */
+export function trackEntries(sessionId: string | undefined, entries: readonly RequestEntry[]): () => void {
+  if (!sessionId || entries.length === 0) return () => undefined;
+  const keys = entries.map((entry) => keyOf(sessionId, entry.rpcId));
+  entries.forEach((entry, i) => pending.set(keys[i]!, entry));
+  return () => {
+    for (const key of keys) pending.delete(key);
+  };
+}
+
+/** The log entry of the JSON-RPC request `rpcId` of session `sessionId`, if it is being logged. */
+export function currentEntry(sessionId: string | undefined, rpcId: unknown): RequestEntry | undefined {
+  return pending.get(keyOf(sessionId, rpcId));
 }

@@ -177,13 +177,13 @@ export class SessionRegistry {
       return nextCursor ? { tools: items, nextCursor } : { tools: items };
     });
     server.setRequestHandler(CallToolRequestSchema, (request, extra) =>
-      this.router.callTool(request.params, { principal, entry: currentEntry('tools/call', extra.requestId), signal: extra.signal, relay: relay(extra as never) }));
+      this.router.callTool(request.params, { principal, entry: currentEntry(extra.sessionId, extra.requestId), signal: extra.signal, relay: relay(extra as never) }));
     server.setRequestHandler(ListPromptsRequestSchema, (request) => {
       const { items, nextCursor } = page(this.visiblePrompts(principal).items, (p) => p.name, request.params?.cursor, size);
       return nextCursor ? { prompts: items, nextCursor } : { prompts: items };
     });
     server.setRequestHandler(GetPromptRequestSchema, async (request, extra) =>
-      (await this.router.getPrompt(request.params, { principal, entry: currentEntry('prompts/get', extra.requestId), signal: extra.signal, relay: relay(extra as never) })) as never);
+      (await this.router.getPrompt(request.params, { principal, entry: currentEntry(extra.sessionId, extra.requestId), signal: extra.signal, relay: relay(extra as never) })) as never);
     server.setRequestHandler(ListResourcesRequestSchema, (request) => {
       const { items, nextCursor } = page(this.catalog.catalog.resources, (r) => r.uri, request.params?.cursor, size);
       return nextCursor ? { resources: items, nextCursor } : { resources: items };
@@ -193,7 +193,7 @@ export class SessionRegistry {
       return nextCursor ? { resourceTemplates: items, nextCursor } : { resourceTemplates: items };
     });
     server.setRequestHandler(ReadResourceRequestSchema, async (request, extra) =>
-      (await this.router.readResource(request.params, { principal, entry: currentEntry('resources/read', extra.requestId), signal: extra.signal, relay: relay(extra as never) })) as never);
+      (await this.router.readResource(request.params, { principal, entry: currentEntry(extra.sessionId, extra.requestId), signal: extra.signal, relay: relay(extra as never) })) as never);
     server.setRequestHandler(SubscribeRequestSchema, async (request) => {
       await this.subscribe(session, request.params.uri, true);
       return {};
@@ -203,7 +203,7 @@ export class SessionRegistry {
       return {};
     });
     server.setRequestHandler(CompleteRequestSchema, async (request, extra) =>
-      (await this.router.complete(request.params, { principal, entry: currentEntry('completion/complete', extra.requestId), signal: extra.signal })) as never);
+      (await this.router.complete(request.params, { principal, entry: currentEntry(extra.sessionId, extra.requestId), signal: extra.signal })) as never);
     server.setRequestHandler(SetLevelRequestSchema, (request) => {
       if (session) session.logLevel = request.params.level;
       this.onLogLevel?.(this.mostVerboseLevel());

@@ -124,6 +124,12 @@ describe('complete MCP proxying', () => {
     }));
     const result = await c.callTool({ name: 'docs__ask_llm', arguments: { question: '재고?' } });
     assert.equal(textOf(result), 'model said: echo: 재고?');
+    // Calls on the SDK path are logged with their routing too.
+    const line = await eventually(() => gw.logs.map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === 'mcp request' && l.tool === 'docs__ask_llm'), 2000, 'log line');
+    assert.equal(line.backend, 'docs');
+    assert.equal(line.status, 'ok');
+    assert.equal(typeof line.instance, 'string');
     await c.close();
   });
 
