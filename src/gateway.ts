@@ -114,7 +114,7 @@ export class Gateway {
       engine: new ToolSearch(this.catalog, config.toolSearch.limit),
       enabledByDefault: config.toolSearch.enabled,
     }, composite && { engine: composite, limits: this.limits, log });
-    this.sessions = new SessionRegistry(this.catalog, router, log, { pageSize: config.server.pageSize }, (level) => {
+    this.sessions = new SessionRegistry(this.catalog, router, log, { pageSize: config.server.pageSize, idleSeconds: config.server.sessionIdleSeconds }, (level) => {
       void this.pool.broadcast('logging/setLevel', { level }, 'logging');
     });
     this.discovery.subscribe((backends) => this.pool.reconcile(backends));

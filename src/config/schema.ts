@@ -42,6 +42,8 @@ export const ConfigSchema = z.object({
     publicUrl: z.url().optional(),
     /** Items per page of tools/list, prompts/list, resources/list. */
     pageSize: z.number().int().min(1).max(100_000).default(1000),
+    /** Client sessions with no request and no open stream for this long are closed; 0: never. */
+    sessionIdleSeconds: z.number().nonnegative().default(1800),
   }).strict().prefault({}),
   discovery: z.object({
     consul: z.object({

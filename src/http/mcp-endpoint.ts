@@ -124,6 +124,11 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
       if (!sessionHeader) return rpcError(ctx, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       // Another principal's session id is treated as unknown: sessions are not transferable.
       if (!session || session.principal.id !== principal.id) return rpcError(ctx, 404, -32001, 'Session not found');
+      session.lastSeen = Date.now();
+      if (ctx.method === 'GET') {
+        session.streams += 1;
+        ctx.res.once('close', () => { session.streams -= 1; session.lastSeen = Date.now(); });
+      }
       ctx.respond = false;
       await sessions.handle(session.transport, ctx.req, ctx.res);
       return;
@@ -165,6 +170,7 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
       return rpcError(ctx, 404, -32001, 'Session not found');
     }
 
+    if (session) session.lastSeen = Date.now();
     if (!(await admit(ctx, entries, messages, principal, started))) return;
     if (session) {
       // A cancellation may be for a call on the fast path, which the SDK server never saw.

@@ -46,6 +46,9 @@ export interface ClientSession {
   logLevel: string | undefined;
   /** Fast-path calls in flight by JSON-RPC id, so notifications/cancelled can stop them. */
   inflight: Map<unknown, AbortController>;
+  /** Last request seen, ms since epoch; and open GET streams (a listening client is not idle). */
+  lastSeen: number;
+  streams: number;
 }
 
 interface View<T> {
@@ -57,6 +60,8 @@ interface View<T> {
 export interface SessionOptions {
   /** Items per page of tools/list and the other lists. */
   pageSize: number;
+  /** Sessions with no request and no open stream for this long are closed (0: never). */
+  idleSeconds?: number;
 }
 
 const SERVER_INFO = { name: 'mcp-gateway', version: '0.1.0' };
@@ -110,6 +115,25 @@ export class SessionRegistry {
     private readonly onLogLevel?: (level: string) => void,
   ) {
     this.unsubscribe = catalog.subscribe((next, previous) => this.notifyListsChanged(next, previous));
+    const idle = (options.idleSeconds ?? 0) * 1000;
+    if (idle > 0) {
+      // Clients that vanish without DELETE would otherwise keep their session forever.
+      this.sweeper = setInterval(() => this.expire(idle), Math.min(60_000, Math.max(1000, idle / 4)));
+      this.sweeper.unref();
+    }
+  }
+
+  private sweeper: NodeJS.Timeout | undefined;
+
+  private expire(idleMs: number): void {
+    const cutoff = Date.now() - idleMs;
+    for (const session of [...this.sessions.values()]) {
+      if (session.streams > 0 || session.inflight.size > 0 || session.lastSeen > cutoff) continue;
+      this.log.info({ sessionId: session.id, principal: session.principal.id }, 'idle client session closed');
+      this.forget(session.id);
+      void session.transport.close().catch(() => undefined);
+      void session.server.close().catch(() => undefined);
+    }
   }
 
   get size(): number {
@@ -220,6 +244,8 @@ export class SessionRegistry {
           subscriptions: new Set(),
           logLevel: undefined,
           inflight: new Map(),
+          lastSeen: Date.now(),
+          streams: 0,
         };
         this.sessions.set(id, session);
         this.log.debug({ sessionId: id, principal: principal.id }, 'client session opened');
@@ -303,6 +329,7 @@ export class SessionRegistry {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.sweeper);
     this.unsubscribe();
     const all = [...this.sessions.values()];
     this.sessions.clear();
