@@ -32,6 +32,7 @@ import { exposeUri, META_KEY, type Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import { currentEntry } from './call-context.js';
 import type { McpRouter, Relay } from './router.js';
+import { SessionEventStore } from './event-store.js';
 import { SEARCH_TOOLS } from './tool-search.js';
 
 export interface ClientSession {
@@ -236,6 +237,8 @@ export class SessionRegistry {
 
     const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
       sessionIdGenerator: () => randomUUID(),
+      // Streams a client lost can be resumed with Last-Event-ID: nothing sent meanwhile is lost.
+      eventStore: new SessionEventStore(),
       onsessioninitialized: (id) => {
         const catalog = this.catalog.catalog;
         session = {
