@@ -74,7 +74,8 @@ export function mcpEndpoint(options: McpEndpointOptions): (ctx: Context) => Prom
       if (typeof message.method !== 'string' || message.id === undefined) continue;
       // Calls made through gateway__call_tool count against the tool they call.
       const name = message.method === 'tools/call' ? router.calledTool(message.params as { name?: unknown } | undefined, principal) : undefined;
-      const backend = name ? router.backendOf(name, principal) : undefined;
+      // Prompts and resource reads count against their backend's rule too.
+      const backend = name ? router.backendOf(name, principal) : router.backendOfRequest(message.method, message.params, principal);
       const outcome = await limits.consume(principal, message.method, backend ? name : undefined, backend);
       if (outcome.ok) {
         if (outcome.admission) {

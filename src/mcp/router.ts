@@ -73,6 +73,18 @@ export class McpRouter {
     return this.search !== undefined && (principal.toolSearch ?? this.search.enabledByDefault);
   }
 
+  /** The backend a prompts/get or resources/read goes to, if it resolves. */
+  backendOfRequest(method: string, params: unknown, principal: Principal): string | undefined {
+    const p = (params ?? {}) as { name?: unknown; uri?: unknown };
+    const catalog = this.catalog.catalog;
+    if (method === 'prompts/get' && typeof p.name === 'string') {
+      const route = catalog.promptRoutes.get(p.name);
+      return route && allows(principal, p.name) ? route.prefix : undefined;
+    }
+    if (method === 'resources/read' && typeof p.uri === 'string') return resolveUri(catalog, p.uri)?.prefix;
+    return undefined;
+  }
+
   /** The tool a request really calls: the inner one for gateway__call_tool in search mode. */
   calledTool(params: { name?: unknown; arguments?: unknown } | undefined, principal: Principal): string | undefined {
     const name = params?.name;

@@ -242,3 +242,21 @@ describe('per-backend timeouts', () => {
     await c.close();
   });
 });
+
+describe('rate limits on prompts and resources', () => {
+  it('count prompts/get and resources/read against their backend rule', async () => {
+    const rich = await startRichBackend();
+    const gw = await startGateway({ discovery: { static: [{ prefix: 'docs', url: rich.url }] }, rateLimit: { backends: { docs: { points: 2, duration: 60 } } } });
+    try {
+      await eventually(() => gw.gateway.catalog.catalog.resources.length === 2, 5000, 'resources');
+      const c = await client(gw.mcpUrl);
+      await c.readResource({ uri: 'docs+file:///docs/readme.txt' });
+      await c.getPrompt({ name: 'docs__summarize', arguments: { topic: 'x' } });
+      await assert.rejects(c.readResource({ uri: 'docs+file:///docs/readme.txt' }), /429|Rate limit exceeded \(backend:docs\)/);
+      await c.close();
+    } finally {
+      await gw.close();
+      await rich.close();
+    }
+  });
+});
