@@ -32,7 +32,7 @@ export interface StreamHandlers {
 }
 
 /** One dispatcher for all upstream HTTP: keep-alive, pipelining off, generous pool. */
-export const upstreamAgent = new Agent({ keepAliveTimeout: 30_000, connections: 256, pipelining: 1 });
+export const upstreamAgent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
 
 function headersFor(session: RawSession, extra?: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = {

@@ -1,9 +1,9 @@
-// The fetch that upstream SDK transports use. Requests go to the global fetch, except the
-// long-lived GET event streams: those are read with undici's node-stream API, with no body
-// timeout (a backend's stream may be silent for hours; fetch gives up after 300 s), and SSE
-// keep-alive comments are dropped before they reach the SDK's web-streams pipeline, which
-// costs far more per event. With a thousand backends pinging every 15 s that is most of the
-// gateway's idle CPU.
+// The fetch that upstream SDK transports use: undici's node-stream API on one keep-alive
+// pool instead of the global fetch (a thousand sessions set up at once make much less
+// garbage and share sockets). Streams have no body timeout (a backend's GET stream may be
+// silent for hours; fetch gives up after 300 s), and on GET streams SSE keep-alive comments
+// are dropped before they reach the SDK's web-streams pipeline, which costs far more per
+// event: with a thousand backends pinging every 15 s that was most of the idle CPU.
 import { Readable, Transform } from 'node:stream';
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { Agent, request } from 'undici';
@@ -43,21 +43,24 @@ function plainHeaders(init: RequestInit | undefined): Record<string, string> {
 }
 
 export const streamFetch: FetchLike = async (url, init) => {
-  if ((init?.method ?? 'GET').toUpperCase() !== 'GET') return fetch(url, init);
+  const method = (init?.method ?? 'GET').toUpperCase();
+  const body = init?.body;
+  if (body !== undefined && body !== null && typeof body !== 'string') return fetch(url, init);
   const res = await request(url, {
-    method: 'GET',
+    method: method as 'GET',
     headers: plainHeaders(init),
     dispatcher: streamAgent,
+    ...(typeof body === 'string' ? { body } : {}),
     ...(init?.signal ? { signal: init.signal } : {}),
   });
   const status = res.statusCode;
   const headers = toHeaders(res.headers);
   const isStream = (headers.get('content-type') ?? '').startsWith('text/event-stream');
-  if (!isStream || status === 204 || status === 304) {
+  if (!isStream || status === 204 || status === 304 || status === 202) {
     const text = await res.body.text();
-    return new Response(status === 204 || status === 304 ? null : text, { status, headers });
+    return new Response(status === 204 || status === 304 || text === '' ? null : text, { status, headers });
   }
-  const filtered = res.body.pipe(dropKeepAlives());
-  res.body.on('error', (error) => filtered.destroy(error));
-  return new Response(Readable.toWeb(filtered) as ReadableStream<Uint8Array>, { status, headers });
+  const stream = method === 'GET' ? res.body.pipe(dropKeepAlives()) : res.body;
+  if (stream !== res.body) res.body.on('error', (error) => stream.destroy(error));
+  return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, headers });
 };
