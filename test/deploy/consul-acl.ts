@@ -118,7 +118,7 @@ export async function startAclConsul(): Promise<AclConsul> {
       return TokenSchema.parse(JSON.parse(text)).SecretID;
     },
     request,
-    stop: () => proc.stop(),
+    stop: async () => { await proc.stop(); },
     output: () => proc.log(),
   };
 }
