@@ -41,9 +41,6 @@ export interface BackendLists {
   readonly templates?: readonly ResourceTemplate[];
 }
 
-/** Kept for callers that only deal in tools. */
-export type BackendTools = BackendLists;
-
 export interface Curation {
   /** Globs over the backend's own tool names: matching tools are not exposed. */
   hide?: readonly string[] | undefined;

@@ -103,10 +103,6 @@ export class InstanceConnection {
     return this.options.spec.url;
   }
 
-  get tools(): readonly Tool[] {
-    return this.lists.tools;
-  }
-
   start(): void {
     void this.connect();
   }
@@ -342,12 +338,6 @@ export class InstanceConnection {
     if (on) this.subscriptions.add(uri);
     else this.subscriptions.delete(uri);
     await this.request(on ? 'resources/subscribe' : 'resources/unsubscribe', { uri });
-  }
-
-  /** Sends a notification on this instance's session (logging level changes, ...). */
-  async notify(method: string, params: Record<string, unknown>): Promise<void> {
-    if (this.raw) await postMessage(this.raw, { jsonrpc: '2.0', method, params });
-    else await this.client?.notification({ method, params });
   }
 
   /** Resolves true once ready again (after a reconnect), false after `ms` or when closed. */

@@ -3,7 +3,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
-import { buildCatalog, META_KEY, type BackendTools } from '../../src/catalog/catalog.js';
+import { buildCatalog, META_KEY, type BackendLists } from '../../src/catalog/catalog.js';
 import type { NamingOptions } from '../../src/catalog/naming.js';
 
 const DEFAULTS: NamingOptions = { separator: '__', maxLength: 64, prefix: 'always' };
@@ -14,7 +14,7 @@ function tool(name: string, extra: Partial<Tool> = {}): Tool {
   return { name, description: `the ${name} tool`, inputSchema: { type: 'object', properties: {} }, ...extra };
 }
 
-function fleet(): BackendTools[] {
+function fleet(): BackendLists[] {
   return [
     { prefix: 'ops', tools: [tool('search'), tool('lookup_inventory'), tool('files.read')] },
     { prefix: 'hr', tools: [tool('search'), tool('search_policy', { _meta: { 'example.com/owner': 'hr-team' } })] },
@@ -84,7 +84,7 @@ describe('buildCatalog', () => {
     assert.notEqual(a.key, '');
   });
 
-  const changes: [string, (backends: BackendTools[]) => void][] = [
+  const changes: [string, (backends: BackendLists[]) => void][] = [
     ['a description changes', (b) => { (b[0]!.tools[0] as { description?: string }).description = 'new words'; }],
     ['an input schema changes', (b) => { (b[0]!.tools[0] as { inputSchema: unknown }).inputSchema = { type: 'object', properties: { q: { type: 'string' } } }; }],
     ['a tool is added', (b) => { (b[2]!.tools as Tool[]).push(tool('report')); }],
@@ -116,7 +116,7 @@ describe('buildCatalog', () => {
   });
 
   test('a large catalog (1,000 backends × 5 tools) builds with every name unique and valid', () => {
-    const backends: BackendTools[] = Array.from({ length: 1000 }, (_, i) => ({
+    const backends: BackendLists[] = Array.from({ length: 1000 }, (_, i) => ({
       prefix: `svc-${i}`,
       tools: ['search', 'get', 'list.items', 'x'.repeat(70), '조회'].map((n) => tool(n)),
     }));
