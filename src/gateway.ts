@@ -51,6 +51,8 @@ export class Gateway {
   private accepting = true;
   private registration: GatewayService | undefined;
   private closing: Promise<void> | undefined;
+  /** Discovery sources in priority order, for the start-up line. */
+  private readonly sourceNames: string[];
   private tracer: Tracer | undefined;
   private allowedHosts: ReadonlySet<string> | undefined;
 
@@ -77,6 +79,7 @@ export class Gateway {
     const warning = separatorWarning(config.naming);
     if (warning) log.warn(warning);
 
+    this.sourceNames = sources.map((source) => source.name);
     this.discovery = new DiscoveryAggregator(sources, log);
     this.metrics = new Metrics({
       backends: () => this.pool.describe(),
@@ -206,7 +209,7 @@ export class Gateway {
     }
     log.info({
       url: `${this.url}/mcp`,
-      sources: this.sourceNames(),
+      sources: this.sourceNames.map((name) => (name === 'consul' ? `consul(${config.discovery.consul?.address})` : name)),
       auth: this.authSummary(),
       naming: config.naming,
     }, 'gateway listening');
@@ -222,14 +225,6 @@ export class Gateway {
       apiKeys: auth.apiKeys.map((k) => k.id),
       jwt: auth.jwt ? { issuer: auth.jwt.issuer, audience: auth.jwt.audience, jwksUrl: auth.jwt.jwksUrl } : undefined,
     };
-  }
-
-  private sourceNames(): string[] {
-    const names: string[] = [];
-    if (this.options.config.discovery.static.length) names.push('static');
-    if (backendsFromEnv(this.options.env ?? {}).backends.length) names.push('env');
-    if (this.consul) names.push(`consul(${this.options.config.discovery.consul?.address})`);
-    return names;
   }
 
   close(): Promise<void> {

@@ -2,12 +2,12 @@
 // Shape is checked by zod; the rest (step graph, expressions, template, input schema) by
 // compiling each tool into its plan, so a config that loads is a config that runs.
 import { z } from 'zod';
+import { PrefixSchema } from '../config/prefix.js';
 import { compileTool } from './plan.js';
 
 /** Tool and step names: what MCP accepts in a tool name; step ids are also JSONata/Handlebars identifiers. */
 const TOOL_NAME = /^[A-Za-z0-9_-]{1,64}$/;
 const STEP_ID = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-const PREFIX = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 const seconds = z.number().positive().max(3600);
 
@@ -49,7 +49,7 @@ export const CompositeToolSchema = z.object({
 
 export const CompositeConfigSchema = z.object({
   /** Composite tools are exposed as <prefix><separator><name>. */
-  prefix: z.string().regex(PREFIX, 'must match ^[a-z0-9][a-z0-9-]{0,31}$').default('flow'),
+  prefix: PrefixSchema.default('flow'),
   tools: z.array(CompositeToolSchema).default([]),
 }).strict().superRefine((composite, ctx) => {
   const seen = new Set<string>();

@@ -3,9 +3,11 @@
 import { z } from 'zod';
 import { CompositeConfigSchema } from '../composite/schema.js';
 
-export const PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
+import { PrefixSchema } from './prefix.js';
 
-const prefix = z.string().regex(PREFIX_PATTERN, 'must match ^[a-z0-9][a-z0-9-]{0,31}$');
+export { PREFIX_PATTERN } from './prefix.js';
+
+const prefix = PrefixSchema;
 
 const limit = z.object({
   points: z.number().int().positive(),

@@ -6,8 +6,9 @@ import { z } from 'zod';
 import { createConsulClient } from './consul-client.js';
 import { DurationSchema, consulDuration } from './duration.js';
 
-export const MCP_PREFIX_PATTERN = /^[a-z0-9][a-z0-9-]{0,31}$/;
-export const McpPrefixSchema = z.string().regex(MCP_PREFIX_PATTERN, 'must match ^[a-z0-9][a-z0-9-]{0,31}$');
+import { PREFIX_PATTERN as MCP_PREFIX_PATTERN, PrefixSchema as McpPrefixSchema } from '../config/prefix.js';
+
+export { MCP_PREFIX_PATTERN, McpPrefixSchema };
 
 export type CheckMode = 'http' | 'tcp' | 'ttl';
 
