@@ -14,7 +14,7 @@ import { DiscoveryAggregator } from './discovery/aggregator.js';
 import { ConsulSource } from './discovery/consul/source.js';
 import type { Source } from './discovery/snapshot.js';
 import { backendsFromEnv, StaticSource } from './discovery/static.js';
-import { createApp } from './http/app.js';
+import { createHandler } from './http/app.js';
 import { McpRouter } from './mcp/router.js';
 import { ToolSearch } from './mcp/tool-search.js';
 import { CompositeEngine } from './composite/engine.js';
@@ -127,7 +127,7 @@ export class Gateway {
     const authEnabled = auth !== undefined && auth.mode === 'required';
     const jwt = auth?.jwt ? new JwtVerifier(auth.jwt) : undefined;
     const metadataUrl = (): string | undefined => (jwt ? `${this.publicUrl}/.well-known/oauth-protected-resource` : undefined);
-    const app = createApp({
+    const handler = createHandler({
       auth: {
         enabled: authEnabled,
         keys: auth?.apiKeys.length ? new ApiKeyStore(auth.apiKeys) : undefined,
@@ -159,8 +159,7 @@ export class Gateway {
       inFlight: this.inFlight,
       accepting: () => this.accepting,
     });
-    const handler = app.callback();
-    this.server = http.createServer({ keepAliveTimeout: 65_000 }, (req, res) => void handler(req, res));
+    this.server = http.createServer({ keepAliveTimeout: 65_000 }, handler);
   }
 
   /** The URL clients use (config server.publicUrl, else the bound address). */

@@ -1,6 +1,8 @@
-// The Koa application: the request path is the order of `use` calls. Request id, error
-// mapping, then the routes: health, readiness, admin views and the MCP endpoint.
+// The HTTP edge. /mcp, which every call takes, goes straight to its handler on Node's request
+// and response; everything else is the Koa application, whose request path is the order of
+// `use` calls: request id, then the routes (health, readiness, metrics, admin views).
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import Router from '@koa/router';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -12,7 +14,7 @@ import type { RateLimits } from '../ratelimit/limits.js';
 import type { Tracer } from '../observability/tracing.js';
 import type { SessionRegistry } from '../mcp/sessions.js';
 import type { UpstreamPool } from '../upstream/pool.js';
-import { authenticate, checkOrigin, requireAdmin, type AuthOptions } from './auth.js';
+import { authenticate, authenticator, originGuard, requireAdmin, type AuthOptions } from './auth.js';
 import { mcpEndpoint } from './mcp-endpoint.js';
 
 export interface AppParts {
@@ -38,7 +40,20 @@ export interface AppParts {
   resourceMetadata?: (() => Record<string, unknown>) | undefined;
 }
 
-export function createApp(parts: AppParts): Koa {
+/** The server's request listener: /mcp (any query string) to its handler, the rest to Koa. */
+export function createHandler(parts: AppParts): (req: IncomingMessage, res: ServerResponse) => void {
+  const koa = createApp(parts).callback();
+  const mcp = mcpEndpoint({ ...parts, authenticate: authenticator(parts.auth), guardOrigin: originGuard(parts.allowedOrigins, parts.allowedHosts) });
+  return (req, res) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query < 0 ? url : url.slice(0, query);
+    if (path === '/mcp' || path === '/mcp/') void mcp(req, res);
+    else void koa(req, res);
+  };
+}
+
+function createApp(parts: AppParts): Koa {
   const app = new Koa({ proxy: false });
   app.silent = true;
   app.on('error', (error: Error) => parts.log.error({ err: error.message }, 'http error'));
@@ -73,7 +88,7 @@ export function createApp(parts: AppParts): Koa {
       ctx.body = metadata();
     });
   }
-  router.use(['/admin', '/mcp'], auth);
+  router.use('/admin', auth);
   router.use('/admin', requireAdmin);
   router.get('/admin/backends', (ctx) => {
     ctx.body = parts.pool.describe();
@@ -86,9 +101,6 @@ export function createApp(parts: AppParts): Koa {
       description: route.tool.description ?? '',
     }));
   });
-  const mcp = mcpEndpoint(parts);
-  router.all('/mcp', checkOrigin(parts.allowedOrigins, parts.allowedHosts), (ctx) => mcp(ctx));
-
   app.use(router.routes());
   app.use(router.allowedMethods());
   return app;

@@ -1,6 +1,7 @@
 // Central authentication at the edge: API keys and/or JWTs as `Authorization: Bearer`.
-// It sets ctx.state.principal or answers 401 (with WWW-Authenticate, and resource_metadata
+// A request gets a principal or a refusal: 401 (with WWW-Authenticate, and resource_metadata
 // under JWT) or 403 insufficient_scope. With auth off every caller is the anonymous admin.
+// The checks are plain functions: /mcp runs them itself, the Koa views through middleware.
 import type { Context, Next } from 'koa';
 import type { Logger } from 'pino';
 import type { ApiKeyStore } from '../auth/api-keys.js';
@@ -27,42 +28,67 @@ function challenge(options: AuthOptions, error?: string, description?: string): 
   return `Bearer ${parts.join(', ')}`;
 }
 
-function refuse(ctx: Context, status: 401 | 403, header: string, message: string): void {
-  ctx.status = status;
-  ctx.set('WWW-Authenticate', header);
-  ctx.type = 'application/json';
-  ctx.body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32001, message } });
+/** Why a request is turned away at the edge: its HTTP status, headers and JSON-RPC error message. */
+export interface Refusal {
+  status: 401 | 403;
+  headers: Record<string, string>;
+  message: string;
 }
 
-/** Resolves the bearer token to a principal; undefined when it is not valid. */
-async function principalFor(options: AuthOptions, token: string, ctx: Context): Promise<Principal | undefined> {
-  const fromKey = options.keys?.verify(token);
-  if (fromKey) return fromKey;
-  if (!options.jwt || !JwtVerifier.looksLikeJwt(token)) return undefined;
+/** The JSON-RPC error body of a refusal (no id: the request was not read). */
+export function refusalBody(refusal: Refusal, code = -32001): string {
+  return JSON.stringify({ jsonrpc: '2.0', id: null, error: { code, message: refusal.message } });
+}
+
+const unauthorized = (options: AuthOptions, message: string, error?: string): Refusal => ({
+  status: 401,
+  headers: { 'WWW-Authenticate': challenge(options, error) },
+  message,
+});
+
+/** Resolves a bearer token that is no API key: a JWT, or a refusal. */
+async function jwtPrincipal(options: AuthOptions, token: string): Promise<Principal | Refusal> {
+  if (!options.jwt || !JwtVerifier.looksLikeJwt(token)) return unauthorized(options, 'Unauthorized: invalid token', 'invalid_token');
   const outcome = await options.jwt.verify(token);
   if (outcome.ok) return outcome.principal;
   if (outcome.reason === 'insufficient_scope') {
-    refuse(ctx, 403, challenge(options, 'insufficient_scope', outcome.description), 'Forbidden: insufficient scope');
-    ctx.state.authRefused = true;
-    return undefined;
+    return { status: 403, headers: { 'WWW-Authenticate': challenge(options, 'insufficient_scope', outcome.description) }, message: 'Forbidden: insufficient scope' };
   }
   options.log.debug({ reason: outcome.description }, 'jwt refused');
-  return undefined;
+  return unauthorized(options, 'Unauthorized: invalid token', 'invalid_token');
 }
 
+export function isRefusal(value: Principal | Refusal): value is Refusal {
+  return 'status' in value && 'message' in value;
+}
+
+/**
+ * The principal behind an Authorization header, or the refusal to answer. With auth off
+ * every caller is the anonymous admin; an API key is checked without leaving the tick.
+ */
+export function authenticator(options: AuthOptions): (authorization: string | undefined) => Principal | Refusal | Promise<Principal | Refusal> {
+  return (authorization) => {
+    if (!options.enabled) return ANONYMOUS;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    if (!match?.[1]) return unauthorized(options, 'Unauthorized: a bearer token is required');
+    const fromKey = options.keys?.verify(match[1]);
+    return fromKey ?? jwtPrincipal(options, match[1]);
+  };
+}
+
+/** Koa middleware for the views other than /mcp (which checks on its own, outside Koa). */
 export function authenticate(options: AuthOptions): (ctx: Context, next: Next) => Promise<void> {
+  const check = authenticator(options);
   return async (ctx, next) => {
-    if (!options.enabled) {
-      ctx.state.principal = ANONYMOUS;
-      return next();
+    const outcome = await check(ctx.get('authorization') || undefined);
+    if (isRefusal(outcome)) {
+      ctx.status = outcome.status;
+      ctx.set(outcome.headers);
+      ctx.type = 'application/json';
+      ctx.body = refusalBody(outcome);
+      return;
     }
-    const header = ctx.get('authorization');
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) return refuse(ctx, 401, challenge(options), 'Unauthorized: a bearer token is required');
-    const principal = await principalFor(options, match[1], ctx);
-    if (ctx.state.authRefused) return;
-    if (!principal) return refuse(ctx, 401, challenge(options, 'invalid_token'), 'Unauthorized: invalid token');
-    ctx.state.principal = principal;
+    ctx.state.principal = outcome;
     return next();
   };
 }
@@ -84,35 +110,35 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
  * DNS-rebinding protection (MCP transport spec): a browser Origin must be loopback or listed;
  * and on a loopback-bound gateway (or with hosts listed) the Host header must be one we answer
  * to, since a rebound name reaches us with the attacker's Host and, without CORS, no Origin.
+ * Returns the reason to answer 403, or undefined when the request may pass.
  */
-export function checkOrigin(allowed: readonly string[], hosts: () => ReadonlySet<string> | undefined = () => undefined): (ctx: Context, next: Next) => Promise<void> {
+export function originGuard(allowed: readonly string[], hosts: () => ReadonlySet<string> | undefined = () => undefined): (host: string | undefined, origin: string | undefined) => string | undefined {
   const listed = new Set(allowed.map((o) => o.replace(/\/$/, '')));
-  return async (ctx, next) => {
+  return (host, origin) => {
     const allowedHosts = hosts();
     if (allowedHosts) {
-      const hostname = ctx.hostname.replace(/^\[(.*)\]$/, '$1');
-      if (!LOOPBACK.has(hostname) && !allowedHosts.has(hostname)) {
-        ctx.status = 403;
-        ctx.type = 'application/json';
-        ctx.body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `Forbidden: host ${ctx.host} is not allowed` } });
-        return;
-      }
+      const hostname = hostnameOf(host ?? '');
+      if (!LOOPBACK.has(hostname) && !allowedHosts.has(hostname)) return `Forbidden: host ${host ?? ''} is not allowed`;
     }
-    const origin = ctx.get('origin');
     if (origin) {
-      let host = '';
+      let name = '';
       try {
-        host = new URL(origin).hostname;
+        name = new URL(origin).hostname;
       } catch {
-        host = '';
+        name = '';
       }
-      if (!LOOPBACK.has(host) && !listed.has(origin)) {
-        ctx.status = 403;
-        ctx.type = 'application/json';
-        ctx.body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32000, message: `Forbidden: origin ${origin} is not allowed` } });
-        return;
-      }
+      if (!LOOPBACK.has(name) && !listed.has(origin)) return `Forbidden: origin ${origin} is not allowed`;
     }
-    await next();
+    return undefined;
   };
+}
+
+/** The name in a Host header, without port or IPv6 brackets. */
+function hostnameOf(host: string): string {
+  if (host.startsWith('[')) {
+    const end = host.indexOf(']');
+    return end < 0 ? host : host.slice(1, end);
+  }
+  const colon = host.indexOf(':');
+  return colon < 0 ? host : host.slice(0, colon);
 }
