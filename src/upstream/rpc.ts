@@ -6,7 +6,7 @@
 // the backend closes before answering is resumed with GET + Last-Event-ID (SEP-1699).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { Agent, request, type Dispatcher } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 
 export interface RawSession {
@@ -46,17 +46,71 @@ function headersFor(session: RawSession, extra?: Record<string, string>): Record
   return headers;
 }
 
-/** Sends a notification or a response to the backend (answered 202, nothing to read). */
-export async function postMessage(session: RawSession, message: JSONRPCMessage, signal?: AbortSignal): Promise<number> {
-  const res = await request(session.url, {
-    method: 'POST',
-    headers: headersFor(session),
-    body: JSON.stringify(message),
-    dispatcher: upstreamAgent,
-    ...(signal ? { signal } : {}),
+interface Exchange {
+  method: 'GET' | 'POST';
+  headers: Record<string, string>;
+  body?: string | undefined;
+  signal?: AbortSignal | undefined;
+  timeoutMs?: number | undefined;
+}
+
+/** Takes a response body as it arrives. */
+interface BodySink {
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
+/**
+ * One request on the upstream dispatcher; `onStart` picks the body's sink once status and
+ * headers are in, `onError` hears of any failure (connect, timeout, abort, reset). This is
+ * undici's dispatch API rather than request(): a call is a few small messages, and
+ * request()'s response stream, async resource and signal plumbing were a tenth of the hop.
+ */
+function exchange(url: URL, init: Exchange, onStart: (status: number, contentType: string) => BodySink, onError: (error: Error) => void): void {
+  const { signal } = init;
+  const abortReason = (): Error => (signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
+  if (signal?.aborted) return onError(abortReason());
+  let controller: Dispatcher.DispatchController | undefined;
+  let sink: BodySink | undefined;
+  const onAbort = (): void => controller?.abort(abortReason());
+  signal?.addEventListener('abort', onAbort, { once: true });
+  upstreamAgent.dispatch({
+    origin: url.origin,
+    path: url.pathname + url.search,
+    method: init.method,
+    headers: init.headers,
+    body: init.body ?? null,
+    ...(init.timeoutMs ? { headersTimeout: init.timeoutMs, bodyTimeout: init.timeoutMs } : {}),
+  }, {
+    onRequestStart(c) {
+      controller = c;
+      if (signal?.aborted) c.abort(abortReason());
+    },
+    onResponseStart(_c, statusCode, headers) {
+      // 1xx informational answers come first: only the final status picks the sink.
+      if (statusCode < 200) return;
+      const type = headers['content-type'];
+      sink = onStart(statusCode, String((Array.isArray(type) ? type[0] : type) ?? ''));
+    },
+    onResponseData(_c, chunk) {
+      sink?.data(chunk);
+    },
+    onResponseEnd() {
+      signal?.removeEventListener('abort', onAbort);
+      sink?.end();
+    },
+    onResponseError(_c, error) {
+      signal?.removeEventListener('abort', onAbort);
+      onError(error);
+    },
   });
-  await res.body.dump();
-  return res.statusCode;
+}
+
+/** Sends a notification or a response to the backend (answered 202, nothing to read). */
+export function postMessage(session: RawSession, message: JSONRPCMessage, signal?: AbortSignal): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    exchange(session.url, { method: 'POST', headers: headersFor(session), body: JSON.stringify(message), signal }, (status) => ({ data: () => undefined, end: () => resolve(status) }), reject);
+  });
 }
 
 export interface PostOptions {
@@ -67,27 +121,40 @@ export interface PostOptions {
   handlers?: StreamHandlers | undefined;
 }
 
+interface StreamCursor {
+  lastEventId: string | undefined;
+  retryMs: number | undefined;
+}
+
+/** What one exchange brought: a plain body, or an SSE stream's answer (undefined: it ended without one). */
+type Outcome = { status: number; stream: false; text: string } | { status: number; stream: true; response: JSONRPCMessage | undefined };
+
+/** One exchange whose answer to request `id` may be JSON or an SSE stream; resolves as soon as the answer is in. */
+function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamHandlers | undefined, cursor: StreamCursor): Promise<Outcome> {
+  return new Promise<Outcome>((resolve, reject) => {
+    exchange(session.url, init, (status, type) => {
+      if (status < 300 && type.startsWith('text/event-stream')) {
+        const events = sseEvents(id, session, handlers, cursor, (response) => resolve({ status, stream: true, response }));
+        return { data: (chunk) => events.feed(chunk), end: () => { events.end(); resolve({ status, stream: true, response: undefined }); } };
+      }
+      const chunks: Buffer[] = [];
+      return { data: (chunk) => chunks.push(chunk), end: () => resolve({ status, stream: false, text: Buffer.concat(chunks).toString('utf8') }) };
+    }, reject);
+  });
+}
+
 export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, options: PostOptions = {}): Promise<RawResponse> {
   const { signal, timeoutMs, handlers } = options;
-  const res = await request(session.url, {
-    method: 'POST',
-    headers: headersFor(session, options.headers),
-    body: JSON.stringify(message),
-    dispatcher: upstreamAgent,
-    ...(signal ? { signal } : {}),
-    ...(timeoutMs ? { headersTimeout: timeoutMs, bodyTimeout: timeoutMs } : {}),
-  });
-  const type = String(res.headers['content-type'] ?? '');
-  if (res.statusCode >= 300 || !type.startsWith('text/event-stream')) {
-    const text = await res.body.text();
-    if (res.statusCode >= 300) return { status: res.statusCode, response: parseErrorBody(text) };
-    return { status: res.statusCode, response: text ? (JSON.parse(text) as JSONRPCMessage) : undefined };
-  }
   const id = (message as { id?: unknown }).id;
   const cursor: StreamCursor = { lastEventId: undefined, retryMs: undefined };
-  let response = await readStream(res.body, id, session, handlers, cursor);
+  const first = await ask(session, { method: 'POST', headers: headersFor(session, options.headers), body: JSON.stringify(message), signal, timeoutMs }, id, handlers, cursor);
+  if (!first.stream) {
+    if (first.status >= 300) return { status: first.status, response: parseErrorBody(first.text) };
+    return { status: first.status, response: first.text ? (JSON.parse(first.text) as JSONRPCMessage) : undefined };
+  }
+  let response = first.response;
   // SEP-1699: a backend may close the POST stream mid-call after a priming event; the answer
-  // then comes on a GET stream resumed with Last-Event-ID (after the `retry` it suggested).
+  // then comes on a GET stream resumed with Last-Event-ID (after the retry delay it suggested).
   let fruitless = 0;
   while (response === undefined && cursor.lastEventId !== undefined && fruitless < 3 && !signal?.aborted) {
     try {
@@ -96,26 +163,12 @@ export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, 
       break;
     }
     const before = cursor.lastEventId;
-    const resumed = await request(session.url, {
-      method: 'GET',
-      headers: { ...resumeHeaders(session), 'last-event-id': before },
-      dispatcher: upstreamAgent,
-      ...(signal ? { signal } : {}),
-      ...(timeoutMs ? { headersTimeout: timeoutMs, bodyTimeout: timeoutMs } : {}),
-    });
-    if (resumed.statusCode !== 200 || !String(resumed.headers['content-type'] ?? '').startsWith('text/event-stream')) {
-      await resumed.body.dump();
-      break;
-    }
-    response = await readStream(resumed.body, id, session, handlers, cursor);
+    const resumed = await ask(session, { method: 'GET', headers: { ...resumeHeaders(session), 'last-event-id': before }, signal, timeoutMs }, id, handlers, cursor);
+    if (!resumed.stream || resumed.status !== 200) break;
+    response = resumed.response;
     fruitless = cursor.lastEventId === before ? fruitless + 1 : 0;
   }
-  return { status: res.statusCode, response };
-}
-
-interface StreamCursor {
-  lastEventId: string | undefined;
-  retryMs: number | undefined;
+  return { status: first.status, response };
 }
 
 function resumeHeaders(session: RawSession): Record<string, string> {
@@ -125,51 +178,39 @@ function resumeHeaders(session: RawSession): Record<string, string> {
   return headers;
 }
 
-/** Reads one SSE stream until the response to `id` (resolved at once) or the stream's end (undefined). */
-function readStream(body: Dispatcher.ResponseData['body'], id: unknown, session: RawSession, handlers: StreamHandlers | undefined, cursor: StreamCursor): Promise<JSONRPCMessage | undefined> {
-  return new Promise<JSONRPCMessage | undefined>((resolve, reject) => {
-    let settled = false;
-    const parser = createParser({
-      onRetry(ms: number) {
-        cursor.retryMs = ms;
-      },
-      onEvent(event: EventSourceMessage) {
-        if (event.id) cursor.lastEventId = event.id;
-        if ((event.event && event.event !== 'message') || !event.data) return;
-        let parsed: JSONRPCMessage;
-        try {
-          parsed = JSON.parse(event.data) as JSONRPCMessage;
-        } catch {
-          return;
-        }
-        if (('result' in parsed || 'error' in parsed) && (parsed as { id?: unknown }).id === id) {
-          if (!settled) {
-            settled = true;
-            resolve(parsed);
-          }
-        } else if ('method' in parsed && 'id' in parsed) {
-          void answer(session, parsed, handlers);
-        } else if ('method' in parsed) {
-          handlers?.onNotification?.(parsed);
-        }
-      },
-    });
-    const decoder = new TextDecoder();
-    body.on('data', (chunk: Buffer) => parser.feed(decoder.decode(chunk, { stream: true })));
-    body.on('end', () => {
-      parser.feed('\n\n');
-      if (!settled) {
-        settled = true;
-        resolve(undefined);
+/**
+ * Parses an SSE stream's events: the response to `id` goes to `onResponse`, the backend's
+ * requests are answered through the handlers, its notifications passed on; ids and retry
+ * hints are kept in `cursor` for resuming.
+ */
+function sseEvents(id: unknown, session: RawSession, handlers: StreamHandlers | undefined, cursor: StreamCursor, onResponse: (response: JSONRPCMessage) => void): { feed(chunk: Buffer): void; end(): void } {
+  const parser = createParser({
+    onRetry(ms: number) {
+      cursor.retryMs = ms;
+    },
+    onEvent(event: EventSourceMessage) {
+      if (event.id) cursor.lastEventId = event.id;
+      if ((event.event && event.event !== 'message') || !event.data) return;
+      let parsed: JSONRPCMessage;
+      try {
+        parsed = JSON.parse(event.data) as JSONRPCMessage;
+      } catch {
+        return;
       }
-    });
-    body.on('error', (error: Error) => {
-      if (!settled) {
-        settled = true;
-        reject(error);
+      if (('result' in parsed || 'error' in parsed) && (parsed as { id?: unknown }).id === id) {
+        onResponse(parsed);
+      } else if ('method' in parsed && 'id' in parsed) {
+        void answer(session, parsed, handlers);
+      } else if ('method' in parsed) {
+        handlers?.onNotification?.(parsed);
       }
-    });
+    },
   });
+  const decoder = new TextDecoder();
+  return {
+    feed: (chunk) => parser.feed(decoder.decode(chunk, { stream: true })),
+    end: () => parser.feed('\n\n'),
+  };
 }
 
 /** Answers a backend's request with what the handler (the client, through us) said. */
