@@ -1,12 +1,11 @@
-// The fetch that upstream SDK transports use: undici's node-stream API on one keep-alive
-// pool instead of the global fetch (a thousand sessions set up at once make much less
-// garbage and share sockets). Streams have no body timeout (a backend's GET stream may be
-// silent for hours; fetch gives up after 300 s), and on GET streams SSE keep-alive comments
-// are dropped before they reach the SDK's web-streams pipeline, which costs far more per
-// event: with a thousand backends pinging every 15 s that was most of the idle CPU.
-import { Readable, Transform } from 'node:stream';
+// The fetch that upstream SDK transports use: undici's dispatch API on one keep-alive pool
+// instead of the global fetch (a thousand sessions set up at once make much less garbage and
+// share sockets). Streams have no body timeout (a backend's GET stream may be silent for
+// hours; fetch gives up after 300 s), and on GET streams SSE keep-alive comments are dropped
+// as they come off the socket, before any stream object sees them: with a thousand backends
+// pinging every 15 s, passing each ping through Node and web streams was most of the idle CPU.
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher } from 'undici';
 
 const streamAgent = new Agent({ bodyTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 });
 
@@ -16,17 +15,22 @@ function onlyComments(text: string): boolean {
   return true;
 }
 
-/** Drops chunks that are whole keep-alive comments sent between events; passes all else unchanged. */
-export function dropKeepAlives(): Transform {
+/**
+ * A filter over an SSE stream's chunks: false for a chunk that is whole keep-alive comments
+ * sent between events (dropped), true for everything else (passed on unchanged).
+ */
+export function keepAliveFilter(): (chunk: Uint8Array) => boolean {
   let atBoundary = true;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      const text = chunk.toString('utf8');
-      if (atBoundary && text.endsWith('\n\n') && onlyComments(text)) return done();
-      atBoundary = text.endsWith('\n\n') || text.endsWith('\r\n\r\n');
-      done(null, chunk);
-    },
-  });
+  return (chunk) => {
+    // A keep-alive starts with ':' (0x3a); anything else is read no further than its end.
+    if (atBoundary && chunk[0] === 0x3a) {
+      const text = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('utf8');
+      if ((text.endsWith('\n\n') || text.endsWith('\r\n\r\n')) && onlyComments(text)) return false;
+    }
+    const n = chunk.length;
+    atBoundary = (n >= 2 && chunk[n - 1] === 0x0a && chunk[n - 2] === 0x0a) || (n >= 4 && chunk[n - 1] === 0x0a && chunk[n - 2] === 0x0d && chunk[n - 3] === 0x0a && chunk[n - 4] === 0x0d);
+    return true;
+  };
 }
 
 function toHeaders(raw: Record<string, string | string[] | undefined>): Headers {
@@ -42,25 +46,81 @@ function plainHeaders(init: RequestInit | undefined): Record<string, string> {
   return Object.fromEntries(new Headers(init?.headers).entries());
 }
 
-export const streamFetch: FetchLike = async (url, init) => {
+const NO_BODY = new Set([202, 204, 304]);
+
+export const streamFetch: FetchLike = (input, init) => {
   const method = (init?.method ?? 'GET').toUpperCase();
   const body = init?.body;
-  if (body !== undefined && body !== null && typeof body !== 'string') return fetch(url, init);
-  const res = await request(url, {
-    method: method as 'GET',
-    headers: plainHeaders(init),
-    dispatcher: streamAgent,
-    ...(typeof body === 'string' ? { body } : {}),
-    ...(init?.signal ? { signal: init.signal } : {}),
+  if (body !== undefined && body !== null && typeof body !== 'string') return fetch(input, init);
+  const url = new URL(input);
+  const signal = init?.signal ?? undefined;
+  return new Promise<Response>((resolve, reject) => {
+    const abortReason = (): Error => (signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
+    if (signal?.aborted) return reject(abortReason());
+    let request: Dispatcher.DispatchController | undefined;
+    // Set once the answer is an SSE stream (the Response is out); else the body is buffered.
+    let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
+    let streamDone = false;
+    let keep: (chunk: Uint8Array) => boolean = () => true;
+    let status = 0;
+    let headers: Headers | undefined;
+    const chunks: Buffer[] = [];
+    const onAbort = (): void => request?.abort(abortReason());
+    const finish = (): void => signal?.removeEventListener('abort', onAbort);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    streamAgent.dispatch({
+      origin: url.origin,
+      path: url.pathname + url.search,
+      method,
+      headers: plainHeaders(init),
+      body: typeof body === 'string' ? body : null,
+    }, {
+      onRequestStart(controller) {
+        request = controller;
+        if (signal?.aborted) controller.abort(abortReason());
+      },
+      onResponseStart(controller, statusCode, raw) {
+        if (statusCode < 200) return;
+        status = statusCode;
+        headers = toHeaders(raw);
+        if (NO_BODY.has(statusCode) || !(headers.get('content-type') ?? '').startsWith('text/event-stream')) return;
+        if (method === 'GET') keep = keepAliveFilter();
+        const readable = new ReadableStream<Uint8Array>({
+          start: (c) => { stream = c; },
+          // The reader wants more: let the socket flow again.
+          pull: () => { if (controller.paused) controller.resume(); },
+          cancel: (reason) => { streamDone = true; controller.abort(reason instanceof Error ? reason : new DOMException('The stream was cancelled', 'AbortError')); },
+        });
+        resolve(new Response(readable, { status, headers }));
+      },
+      onResponseData(controller, chunk) {
+        if (!stream) {
+          chunks.push(chunk);
+          return;
+        }
+        // Resuming a paused body, undici may hand over an empty chunk: queueing it would pause
+        // the socket again for nothing, and again on every resume, forever.
+        if (streamDone || chunk.length === 0 || !keep(chunk)) return;
+        stream.enqueue(chunk);
+        // Nobody is reading: stop reading the socket until they do (TCP pushes back on the backend).
+        if ((stream.desiredSize ?? 1) <= 0) controller.pause();
+      },
+      onResponseEnd() {
+        finish();
+        if (stream) {
+          if (!streamDone) stream.close();
+          streamDone = true;
+          return;
+        }
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve(new Response(NO_BODY.has(status) || text === '' ? null : text, { status, headers: headers ?? new Headers() }));
+      },
+      onResponseError(_controller, error) {
+        finish();
+        if (!stream) return reject(error);
+        if (!streamDone) stream.error(error);
+        streamDone = true;
+      },
+    });
   });
-  const status = res.statusCode;
-  const headers = toHeaders(res.headers);
-  const isStream = (headers.get('content-type') ?? '').startsWith('text/event-stream');
-  if (!isStream || status === 204 || status === 304 || status === 202) {
-    const text = await res.body.text();
-    return new Response(status === 204 || status === 304 || text === '' ? null : text, { status, headers });
-  }
-  const stream = method === 'GET' ? res.body.pipe(dropKeepAlives()) : res.body;
-  if (stream !== res.body) res.body.on('error', (error) => stream.destroy(error));
-  return new Response(Readable.toWeb(stream) as ReadableStream<Uint8Array>, { status, headers });
 };
