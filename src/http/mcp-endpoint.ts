@@ -133,7 +133,9 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
     const reqId = header(req, 'x-request-id') || randomUUID();
     res.setHeader('x-request-id', reqId);
     try {
-      const outcome = await options.authenticate(header(req, 'authorization'));
+      const checked = options.authenticate(header(req, 'authorization'));
+      // API keys and auth off answer at once; only a JWT check is worth a turn of the loop.
+      const outcome = checked instanceof Promise ? await checked : checked;
       if (isRefusal(outcome)) {
         for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
         return sendJson(res, outcome.status, refusalBody(outcome));

@@ -284,12 +284,11 @@ export class InstanceConnection {
         // Tell the backend to stop, on the same session (the spec's notifications/cancelled).
         void postMessage(raw, { jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: upstreamId, reason: 'cancelled by the client' } }).catch(() => undefined);
       };
-      options.signal?.addEventListener('abort', cancel, { once: true });
       let answer;
       try {
         // The deadline is undici's: until the answer's headers, then between stream chunks, so
         // progress (and any other activity on the stream) restarts it. No timer of our own.
-        answer = await postJsonRpc(raw, message, { signal: options.signal, timeoutMs: this.options.timeoutMs, headers: options.headers, handlers: options.handlers });
+        answer = await postJsonRpc(raw, message, { signal: options.signal, onAbort: cancel, timeoutMs: this.options.timeoutMs, headers: options.headers, handlers: options.handlers });
       } catch (error) {
         if (isTimeout(error)) {
           cancel();
@@ -299,8 +298,6 @@ export class InstanceConnection {
         const retryable = neverSent(error);
         this.lost(error as Error);
         throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} failed: ${(error as Error).message}`, this.options.prefix, this.id, retryable);
-      } finally {
-        options.signal?.removeEventListener('abort', cancel);
       }
       if (answer.status === 404) {
         this.lost(new Error('backend answered 404: session expired'));

@@ -51,6 +51,8 @@ interface Exchange {
   headers: Record<string, string>;
   body?: string | undefined;
   signal?: AbortSignal | undefined;
+  /** Called too when the signal aborts the exchange (one listener does both). */
+  onAbort?: (() => void) | undefined;
   timeoutMs?: number | undefined;
 }
 
@@ -72,7 +74,10 @@ function exchange(url: URL, init: Exchange, onStart: (status: number, contentTyp
   if (signal?.aborted) return onError(abortReason());
   let controller: Dispatcher.DispatchController | undefined;
   let sink: BodySink | undefined;
-  const onAbort = (): void => controller?.abort(abortReason());
+  const onAbort = (): void => {
+    controller?.abort(abortReason());
+    init.onAbort?.();
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   upstreamAgent.dispatch({
     origin: url.origin,
@@ -115,6 +120,8 @@ export function postMessage(session: RawSession, message: JSONRPCMessage, signal
 
 export interface PostOptions {
   signal?: AbortSignal | undefined;
+  /** Called when the signal aborts the call (e.g. to tell the backend). */
+  onAbort?: (() => void) | undefined;
   /** Until the answer's headers, then between stream chunks. */
   timeoutMs?: number | undefined;
   headers?: Record<string, string> | undefined;
@@ -144,10 +151,10 @@ function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamH
 }
 
 export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, options: PostOptions = {}): Promise<RawResponse> {
-  const { signal, timeoutMs, handlers } = options;
+  const { signal, onAbort, timeoutMs, handlers } = options;
   const id = (message as { id?: unknown }).id;
   const cursor: StreamCursor = { lastEventId: undefined, retryMs: undefined };
-  const first = await ask(session, { method: 'POST', headers: headersFor(session, options.headers), body: JSON.stringify(message), signal, timeoutMs }, id, handlers, cursor);
+  const first = await ask(session, { method: 'POST', headers: headersFor(session, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs }, id, handlers, cursor);
   if (!first.stream) {
     if (first.status >= 300) return { status: first.status, response: parseErrorBody(first.text) };
     return { status: first.status, response: first.text ? (JSON.parse(first.text) as JSONRPCMessage) : undefined };
@@ -160,10 +167,12 @@ export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, 
     try {
       await sleep(Math.min(cursor.retryMs ?? 1000, 10_000), undefined, signal ? { signal } : {});
     } catch {
+      // Aborted between streams: no exchange is listening, so tell the caller here.
+      onAbort?.();
       break;
     }
     const before = cursor.lastEventId;
-    const resumed = await ask(session, { method: 'GET', headers: { ...resumeHeaders(session), 'last-event-id': before }, signal, timeoutMs }, id, handlers, cursor);
+    const resumed = await ask(session, { method: 'GET', headers: { ...resumeHeaders(session), 'last-event-id': before }, signal, onAbort, timeoutMs }, id, handlers, cursor);
     if (!resumed.stream || resumed.status !== 200) break;
     response = resumed.response;
     fruitless = cursor.lastEventId === before ? fruitless + 1 : 0;
