@@ -10,6 +10,9 @@
 // refused but every call consumes a point; Redis's own count of limiter scripts run (EVALSHA)
 // checks that each call really went to Redis (not to the insurance limiter). Each is compared with the plain gateway
 // round by round (ms added at p50, throughput ratio) as well as with direct.
+//
+// A reference row, the floor: a bare Node proxy (HTTP server + undici Pool, bytes forwarded
+// and nothing else) in front of the same backend, to show what any Node hop costs here.
 import { createHash, randomBytes } from 'node:crypto';
 import { unlink, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -51,6 +54,8 @@ interface Target {
   headers?: Record<string, string>;
   /** A feature variant: compared with this target (the plain gateway) too, and given shorter runs. */
   baseline?: string;
+  /** A reference row (the bare proxy): given the feature variants' shorter runs. */
+  short?: boolean;
   /** Its limits live in this Redis: count Redis commands per call and Redis CPU. */
   redis?: RedisProbe;
   client?: Client;
@@ -339,6 +344,11 @@ async function measure(opts: CallsOptions, apiKey: string): Promise<CallsResult>
     // Measure Redis-backed limits only once the gateway's Redis connection is up (not the insurance limiter).
     await until('gw-redis-limits connected to redis', async () => ((await metricSum(redisLimited.url, 'mcpgw_ratelimit_redis_fallback')) === 0 ? true : undefined), 10_000);
 
+    progress('calls: starting the bare Node proxy (the floor of a Node hop, for reference)');
+    const bare = spawnNode('bare-proxy', distPath('./bare-proxy.js'), [urls.json]);
+    gateways.push(bare);
+    const bareUrl = (await bare.waitLine((line) => readyLine<{ url: string }>(line))).url;
+
     const targets: Target[] = [
       { key: 'json-direct', label: 'direct', group: 'json', url: urls.json, tool: 'echo', hop: undefined },
       { key: 'json-gateway', label: 'gateway (log warn)', group: 'json', url: `${quiet.url}/mcp`, tool: 'j__echo', hop: quiet.child },
@@ -346,6 +356,7 @@ async function measure(opts: CallsOptions, apiKey: string): Promise<CallsResult>
       { key: 'json-gateway-auth', label: 'gateway + API key auth', group: 'json', url: `${authed.url}/mcp`, tool: 'j__echo', hop: authed.child, headers: { Authorization: `Bearer ${apiKey}` }, baseline: 'json-gateway' },
       { key: 'json-gateway-redis-limits', label: 'gateway + Redis limits', group: 'json', url: `${redisLimited.url}/mcp`, tool: 'j__echo', hop: redisLimited.child, redis: probe, baseline: 'json-gateway' },
       { key: 'json-gateway-memory-limits', label: 'gateway + in-process limits', group: 'json', url: `${memoryLimited.url}/mcp`, tool: 'j__echo', hop: memoryLimited.child, baseline: 'json-gateway' },
+      { key: 'json-floor', label: 'floor: bare Node proxy, no MCP', group: 'json', url: bareUrl, tool: 'echo', hop: bare, short: true },
       { key: 'sse-direct', label: 'direct', group: 'sse', url: urls.sse, tool: 'echo', hop: undefined },
       { key: 'sse-gateway', label: 'gateway (log warn)', group: 'sse', url: `${quiet.url}/mcp`, tool: 's__echo', hop: quiet.child },
     ];
@@ -385,8 +396,8 @@ async function measure(opts: CallsOptions, apiKey: string): Promise<CallsResult>
         // Rotate the order each round so no target always runs first (or right after another).
         const order = inGroup.map((_, i) => inGroup[(i + r) % inGroup.length]!);
         for (const target of order) {
-          const latencyCalls = target.baseline ? opts.variantLatencyCalls : group === 'json' ? opts.latencyCalls : opts.sseLatencyCalls;
-          const throughputMs = target.baseline ? opts.variantThroughputMs : group === 'json' ? opts.throughputMs : opts.sseThroughputMs;
+          const latencyCalls = target.baseline || target.short ? opts.variantLatencyCalls : group === 'json' ? opts.latencyCalls : opts.sseLatencyCalls;
+          const throughputMs = target.baseline || target.short ? opts.variantThroughputMs : group === 'json' ? opts.throughputMs : opts.sseThroughputMs;
           await waitQuiet();
           const from = await mark();
           const redisFrom = target.redis ? { calls: callsMade, scripts: await target.redis.scripts() } : undefined;

@@ -28,7 +28,7 @@ const quick = process.env.BENCH_QUICK === '1';
 
 const CALLS: CallsOptions = quick
   ? { rounds: 1, warmupCalls: 100, latencyCalls: 300, concurrency: 16, throughputMs: 1000, throughputWarmupMs: 200, sseLatencyCalls: 200, sseThroughputMs: 500, quietWaitMs: 1000, variantLatencyCalls: 200, variantThroughputMs: 500 }
-  : { rounds: 3, warmupCalls: 300, latencyCalls: 2000, concurrency: 16, throughputMs: 4000, throughputWarmupMs: 500, sseLatencyCalls: 1000, sseThroughputMs: 2000, quietWaitMs: 1500, variantLatencyCalls: 800, variantThroughputMs: 1500 };
+  : { rounds: 5, warmupCalls: 300, latencyCalls: 2000, concurrency: 16, throughputMs: 4000, throughputWarmupMs: 500, sseLatencyCalls: 1000, sseThroughputMs: 2000, quietWaitMs: 1500, variantLatencyCalls: 800, variantThroughputMs: 1500 };
 const HOTADD = { runs: quick ? 5 : 20, warmupRuns: 1 };
 const SCALE: ScaleOptions = { services: 1000, toolsPerService: 5, registerConcurrency: 16, idleMs: Number(process.env.BENCH_SCALE_IDLE_MS ?? (quick ? 3000 : 10_000)), convergeTimeoutMs: 60_000 };
 
@@ -72,6 +72,8 @@ function printCalls(result: CallsResult): void {
   lines.push(`   per-round ratios (JSON, log info): p50 ${logged.p50RatioRounds.join(', ')}; throughput ${logged.rpsRatioRounds.join(', ')}`);
   lines.push(`   target p50 ratio ≤ 1.40: ${f(main.p50Ratio, 2)} ${mark(result.targetsMet.p50Ratio)} (with request log: ${f(logged.p50Ratio, 2)} ${mark((logged.p50Ratio ?? 9) <= 1.4)})`);
   lines.push(`   target throughput ratio ≥ 0.70: ${f(main.rpsRatio, 2)} ${mark(result.targetsMet.rpsRatio)} (with request log: ${f(logged.rpsRatio, 2)} ${mark((logged.rpsRatio ?? 0) >= 0.7)})`);
+  const floor = result.targets.find((t) => t.key === 'json-floor');
+  if (floor) lines.push(`   for reference, the floor of a Node hop (bare proxy, no MCP): p50 ×direct ${f(floor.p50Ratio, 2)} (rounds ${floor.p50RatioRounds.join(', ')}); the gateway's p50 is ${f(main.p50 - floor.p50)} ms above it`);
   const fc = result.features;
   const rounds = (key: string): string => {
     const v = result.targets.find((t) => t.key === key)?.vsGateway;
