@@ -17,6 +17,7 @@ import type { SessionRegistry } from '../mcp/sessions.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { RateLimits } from '../ratelimit/limits.js';
 import type { Tracer } from '../observability/tracing.js';
+import { Cancel } from '../upstream/cancel.js';
 import { isRefusal, refusalBody, type Refusal } from './auth.js';
 
 export interface McpEndpointOptions {
@@ -209,7 +210,8 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
     }
 
     if (session) session.lastSeen = Date.now();
-    if (!(await admit(res, entries, messages, principal, started))) return;
+    // Without limits there is nothing to wait for: no turn of the event loop either.
+    if (limits && !(await admit(res, entries, messages, principal, started))) return;
     if (session) {
       // A cancellation may be for a call on the fast path, which the SDK server never saw.
       for (const m of messages) {
@@ -221,14 +223,14 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
     if (session && single?.method === 'tools/call' && single.id !== undefined && isFastPathCall(single.params) && !canBeAsked(session.server)) {
       inFlight.count += 1;
       const entry = entries[0]!;
-      const controller = new AbortController();
-      session.inflight.set(single.id, controller);
+      const cancel = new Cancel();
+      session.inflight.set(single.id, cancel);
       // A client that goes away cancels its call too.
-      const onClose = (): void => { if (!res.writableFinished) controller.abort(); };
+      const onClose = (): void => { if (!res.writableFinished) cancel.abort(); };
       res.once('close', onClose);
       let answer: string;
       try {
-        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry, signal: controller.signal });
+        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry, signal: cancel });
         answer = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
       } catch (error) {
         entry.status = 'error';

@@ -15,6 +15,7 @@ import { allows, type Principal } from '../auth/principal.js';
 import { exposeUri, resolveUri, type Catalog } from '../catalog/catalog.js';
 import type { CatalogStore } from '../catalog/store.js';
 import { BackendRpcError, UpstreamError } from '../upstream/errors.js';
+import { toAbortSignal, type CancelSource } from '../upstream/cancel.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { RequestAnswer } from '../upstream/rpc.js';
 import type { RequestEntry } from './call-context.js';
@@ -44,7 +45,8 @@ export interface Relay {
 export interface CallContext {
   principal: Principal;
   entry?: RequestEntry | undefined;
-  signal?: AbortSignal | undefined;
+  /** An AbortSignal, or the fast path's cheaper Cancel. */
+  signal?: CancelSource | undefined;
   relay?: Relay | undefined;
 }
 
@@ -143,7 +145,7 @@ export class McpRouter {
     if (parent) parent.backend = engine.prefix;
     const started = performance.now();
     const result = await engine.call(name, params.arguments ?? {}, {
-      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.signal ? { signal: toAbortSignal(ctx.signal) } : {}),
       callTool: async (tool, args, { stepId, signal }) => {
         const route = this.catalog.catalog.routes.get(tool);
         if (route?.prefix === engine.prefix) throw new McpError(ErrorCode.InvalidParams, `Composite tools cannot call composite tools (${tool})`);

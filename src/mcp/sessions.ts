@@ -46,7 +46,8 @@ export interface ClientSession {
   subscriptions: Set<string>;
   logLevel: string | undefined;
   /** Fast-path calls in flight by JSON-RPC id, so notifications/cancelled can stop them. */
-  inflight: Map<unknown, AbortController>;
+  /** Fast-path calls in flight by JSON-RPC id, for notifications/cancelled. */
+  inflight: Map<unknown, { abort(): void }>;
   /** Last request seen, ms since epoch; and open GET streams (a listening client is not idle). */
   lastSeen: number;
   streams: number;

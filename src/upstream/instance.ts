@@ -27,6 +27,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { InstanceSpec } from '../discovery/snapshot.js';
 import { BackendRpcError, UpstreamError, neverSent } from './errors.js';
+import { toAbortSignal, type CancelSource } from './cancel.js';
 import { streamFetch } from './stream-fetch.js';
 import { postJsonRpc, postMessage, type RawSession, type StreamHandlers } from './rpc.js';
 
@@ -58,7 +59,7 @@ export interface InstanceOptions {
 }
 
 export interface CallOptions {
-  signal?: AbortSignal | undefined;
+  signal?: CancelSource | undefined;
   headers?: Record<string, string> | undefined;
   handlers?: StreamHandlers | undefined;
 }
@@ -315,9 +316,9 @@ export class InstanceConnection {
   }
 
   /** The SDK client's path (legacy SSE and stdio backends): its own timeout and cancellation. */
-  private async requestWithSdk(client: Client, method: string, params: Record<string, unknown>, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
+  private async requestWithSdk(client: Client, method: string, params: Record<string, unknown>, cancel: CancelSource | undefined): Promise<Record<string, unknown>> {
     try {
-      return await client.request({ method, params }, AnyResult, { ...(signal ? { signal } : {}), timeout: this.options.timeoutMs, resetTimeoutOnProgress: true });
+      return await client.request({ method, params }, AnyResult, { ...(cancel ? { signal: toAbortSignal(cancel) } : {}), timeout: this.options.timeoutMs, resetTimeoutOnProgress: true });
     } catch (error) {
       // The backend's own JSON-RPC errors pass on; the SDK's transport-level ones do not.
       if (error instanceof McpError && error.code === (ErrorCode.RequestTimeout as number)) {

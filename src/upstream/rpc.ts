@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { Agent, type Dispatcher } from 'undici';
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
+import { toAbortSignal, type CancelSource } from './cancel.js';
 
 export interface RawSession {
   url: URL;
@@ -50,7 +51,7 @@ interface Exchange {
   method: 'GET' | 'POST';
   headers: Record<string, string>;
   body?: string | undefined;
-  signal?: AbortSignal | undefined;
+  signal?: CancelSource | undefined;
   /** Called too when the signal aborts the exchange (one listener does both). */
   onAbort?: (() => void) | undefined;
   timeoutMs?: number | undefined;
@@ -112,14 +113,14 @@ function exchange(url: URL, init: Exchange, onStart: (status: number, contentTyp
 }
 
 /** Sends a notification or a response to the backend (answered 202, nothing to read). */
-export function postMessage(session: RawSession, message: JSONRPCMessage, signal?: AbortSignal): Promise<number> {
+export function postMessage(session: RawSession, message: JSONRPCMessage, signal?: CancelSource): Promise<number> {
   return new Promise<number>((resolve, reject) => {
     exchange(session.url, { method: 'POST', headers: headersFor(session), body: JSON.stringify(message), signal }, (status) => ({ data: () => undefined, end: () => resolve(status) }), reject);
   });
 }
 
 export interface PostOptions {
-  signal?: AbortSignal | undefined;
+  signal?: CancelSource | undefined;
   /** Called when the signal aborts the call (e.g. to tell the backend). */
   onAbort?: (() => void) | undefined;
   /** Until the answer's headers, then between stream chunks. */
@@ -133,8 +134,11 @@ interface StreamCursor {
   retryMs: number | undefined;
 }
 
-/** What one exchange brought: a plain body, or an SSE stream's answer (undefined: it ended without one). */
-type Outcome = { status: number; stream: false; text: string } | { status: number; stream: true; response: JSONRPCMessage | undefined };
+/**
+ * What one exchange brought: a plain body (a JSON-RPC message, or the error a non-2xx body
+ * carries), or an SSE stream's answer (undefined: the stream ended without one).
+ */
+type Outcome = { status: number; stream: false; response: JSONRPCMessage | undefined } | { status: number; stream: true; response: JSONRPCMessage | undefined };
 
 /** One exchange whose answer to request `id` may be JSON or an SSE stream; resolves as soon as the answer is in. */
 function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamHandlers | undefined, cursor: StreamCursor): Promise<Outcome> {
@@ -145,7 +149,18 @@ function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamH
         return { data: (chunk) => events.feed(chunk), end: () => { events.end(); resolve({ status, stream: true, response: undefined }); } };
       }
       const chunks: Buffer[] = [];
-      return { data: (chunk) => chunks.push(chunk), end: () => resolve({ status, stream: false, text: Buffer.concat(chunks).toString('utf8') }) };
+      return {
+        data: (chunk) => chunks.push(chunk),
+        // Parsed here, as the body ends: the caller resumes once, with the message.
+        end: () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          try {
+            resolve({ status, stream: false, response: status >= 300 ? parseErrorBody(text) : text ? (JSON.parse(text) as JSONRPCMessage) : undefined });
+          } catch (error) {
+            reject(error instanceof Error ? error : new Error(String(error)));
+          }
+        },
+      };
     }, reject);
   });
 }
@@ -155,17 +170,14 @@ export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, 
   const id = (message as { id?: unknown }).id;
   const cursor: StreamCursor = { lastEventId: undefined, retryMs: undefined };
   const first = await ask(session, { method: 'POST', headers: headersFor(session, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs }, id, handlers, cursor);
-  if (!first.stream) {
-    if (first.status >= 300) return { status: first.status, response: parseErrorBody(first.text) };
-    return { status: first.status, response: first.text ? (JSON.parse(first.text) as JSONRPCMessage) : undefined };
-  }
+  if (!first.stream) return { status: first.status, response: first.response };
   let response = first.response;
   // SEP-1699: a backend may close the POST stream mid-call after a priming event; the answer
   // then comes on a GET stream resumed with Last-Event-ID (after the retry delay it suggested).
   let fruitless = 0;
   while (response === undefined && cursor.lastEventId !== undefined && fruitless < 3 && !signal?.aborted) {
     try {
-      await sleep(Math.min(cursor.retryMs ?? 1000, 10_000), undefined, signal ? { signal } : {});
+      await sleep(Math.min(cursor.retryMs ?? 1000, 10_000), undefined, signal ? { signal: toAbortSignal(signal) } : {});
     } catch {
       // Aborted between streams: no exchange is listening, so tell the caller here.
       onAbort?.();
