@@ -388,6 +388,13 @@ async function measure(opts: CallsOptions, apiKey: string): Promise<CallsResult>
         if ((await foreignSince(from)) < 15 || performance.now() > deadline) return;
       }
     };
+    // Warm every process (this load client included) before the first round: otherwise the
+    // first target of round 1 pays the JIT warm-up of the client and reads slow.
+    progress('calls: warming up every target (1,000 calls and a short c16 burst each)');
+    for (const target of targets) {
+      for (let i = 0; i < 1000; i++) await callOnce(target.client!, target.tool);
+      await loadFor(target.client!, target.tool, opts.concurrency, opts.throughputWarmupMs);
+    }
     const started = await mark();
     const figures = new Map<string, RunFigures[]>(targets.map((t) => [t.key, []]));
     for (let r = 0; r < opts.rounds; r++) {
