@@ -6,9 +6,10 @@
 // the backend closes before answering is resumed with GET + Last-Event-ID (SEP-1699).
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import type { JSONRPCMessage, JSONRPCNotification, JSONRPCRequest } from '@modelcontextprotocol/sdk/types.js';
 import { toAbortSignal, type CancelSource } from './cancel.js';
+import { exchange, headerValue, type Exchange } from './exchange.js';
 
 export interface RawSession {
   url: URL;
@@ -35,87 +36,20 @@ export interface StreamHandlers {
 /** One dispatcher for all upstream HTTP: keep-alive, pipelining off, generous pool. */
 export const upstreamAgent = new Agent({ keepAliveTimeout: 30_000, connections: 64, pipelining: 1 });
 
-function headersFor(session: RawSession, extra?: Record<string, string>): Record<string, string> {
-  const headers: Record<string, string> = {
-    ...extra,
-    ...session.headers,
-    'content-type': 'application/json',
-    accept: 'application/json, text/event-stream',
-  };
+const POST_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+/** `fixed` over the session's own headers (credentials) over `extra` (trace context), plus its id and version. */
+function sessionHeaders(session: RawSession, fixed: Record<string, string>, extra?: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = { ...extra, ...session.headers, ...fixed };
   if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
   if (session.protocolVersion) headers['mcp-protocol-version'] = session.protocolVersion;
   return headers;
 }
 
-interface Exchange {
-  method: 'GET' | 'POST';
-  headers: Record<string, string>;
-  body?: string | undefined;
-  signal?: CancelSource | undefined;
-  /** Called too when the signal aborts the exchange (one listener does both). */
-  onAbort?: (() => void) | undefined;
-  timeoutMs?: number | undefined;
-}
-
-/** Takes a response body as it arrives. */
-interface BodySink {
-  data(chunk: Buffer): void;
-  end(): void;
-}
-
-/**
- * One request on the upstream dispatcher; `onStart` picks the body's sink once status and
- * headers are in, `onError` hears of any failure (connect, timeout, abort, reset). This is
- * undici's dispatch API rather than request(): a call is a few small messages, and
- * request()'s response stream, async resource and signal plumbing were a tenth of the hop.
- */
-function exchange(url: URL, init: Exchange, onStart: (status: number, contentType: string) => BodySink, onError: (error: Error) => void): void {
-  const { signal } = init;
-  const abortReason = (): Error => (signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
-  if (signal?.aborted) return onError(abortReason());
-  let controller: Dispatcher.DispatchController | undefined;
-  let sink: BodySink | undefined;
-  const onAbort = (): void => {
-    controller?.abort(abortReason());
-    init.onAbort?.();
-  };
-  signal?.addEventListener('abort', onAbort, { once: true });
-  upstreamAgent.dispatch({
-    origin: url.origin,
-    path: url.pathname + url.search,
-    method: init.method,
-    headers: init.headers,
-    body: init.body ?? null,
-    ...(init.timeoutMs ? { headersTimeout: init.timeoutMs, bodyTimeout: init.timeoutMs } : {}),
-  }, {
-    onRequestStart(c) {
-      controller = c;
-      if (signal?.aborted) c.abort(abortReason());
-    },
-    onResponseStart(_c, statusCode, headers) {
-      // 1xx informational answers come first: only the final status picks the sink.
-      if (statusCode < 200) return;
-      const type = headers['content-type'];
-      sink = onStart(statusCode, String((Array.isArray(type) ? type[0] : type) ?? ''));
-    },
-    onResponseData(_c, chunk) {
-      sink?.data(chunk);
-    },
-    onResponseEnd() {
-      signal?.removeEventListener('abort', onAbort);
-      sink?.end();
-    },
-    onResponseError(_c, error) {
-      signal?.removeEventListener('abort', onAbort);
-      onError(error);
-    },
-  });
-}
-
 /** Sends a notification or a response to the backend (answered 202, nothing to read). */
 export function postMessage(session: RawSession, message: JSONRPCMessage, signal?: CancelSource): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    exchange(session.url, { method: 'POST', headers: headersFor(session), body: JSON.stringify(message), signal }, (status) => ({ data: () => undefined, end: () => resolve(status) }), reject);
+    exchange(upstreamAgent, session.url, { method: 'POST', headers: sessionHeaders(session, POST_HEADERS), body: JSON.stringify(message), signal }, (status) => ({ data: () => undefined, end: () => resolve(status) }), reject);
   });
 }
 
@@ -143,8 +77,8 @@ type Outcome = { status: number; stream: false; response: JSONRPCMessage | undef
 /** One exchange whose answer to request `id` may be JSON or an SSE stream; resolves as soon as the answer is in. */
 function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamHandlers | undefined, cursor: StreamCursor): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
-    exchange(session.url, init, (status, type) => {
-      if (status < 300 && type.startsWith('text/event-stream')) {
+    exchange(upstreamAgent, session.url, init, (status, headers) => {
+      if (status < 300 && headerValue(headers, 'content-type').startsWith('text/event-stream')) {
         const events = sseEvents(id, session, handlers, cursor, (response) => resolve({ status, stream: true, response }));
         return { data: (chunk) => events.feed(chunk), end: () => { events.end(); resolve({ status, stream: true, response: undefined }); } };
       }
@@ -169,7 +103,7 @@ export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, 
   const { signal, onAbort, timeoutMs, handlers } = options;
   const id = (message as { id?: unknown }).id;
   const cursor: StreamCursor = { lastEventId: undefined, retryMs: undefined };
-  const first = await ask(session, { method: 'POST', headers: headersFor(session, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs }, id, handlers, cursor);
+  const first = await ask(session, { method: 'POST', headers: sessionHeaders(session, POST_HEADERS, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs }, id, handlers, cursor);
   if (!first.stream) return { status: first.status, response: first.response };
   let response = first.response;
   // SEP-1699: a backend may close the POST stream mid-call after a priming event; the answer
@@ -184,19 +118,12 @@ export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, 
       break;
     }
     const before = cursor.lastEventId;
-    const resumed = await ask(session, { method: 'GET', headers: { ...resumeHeaders(session), 'last-event-id': before }, signal, onAbort, timeoutMs }, id, handlers, cursor);
+    const resumed = await ask(session, { method: 'GET', headers: sessionHeaders(session, { accept: 'text/event-stream', 'last-event-id': before }), signal, onAbort, timeoutMs }, id, handlers, cursor);
     if (!resumed.stream || resumed.status !== 200) break;
     response = resumed.response;
     fruitless = cursor.lastEventId === before ? fruitless + 1 : 0;
   }
   return { status: first.status, response };
-}
-
-function resumeHeaders(session: RawSession): Record<string, string> {
-  const headers: Record<string, string> = { ...session.headers, accept: 'text/event-stream' };
-  if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
-  if (session.protocolVersion) headers['mcp-protocol-version'] = session.protocolVersion;
-  return headers;
 }
 
 /**

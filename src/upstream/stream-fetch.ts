@@ -5,7 +5,8 @@
 // as they come off the socket, before any stream object sees them: with a thousand backends
 // pinging every 15 s, passing each ping through Node and web streams was most of the idle CPU.
 import type { FetchLike } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
+import { exchange } from './exchange.js';
 
 const streamAgent = new Agent({ bodyTimeout: 0, headersTimeout: 60_000, keepAliveTimeout: 30_000 });
 
@@ -52,75 +53,47 @@ export const streamFetch: FetchLike = (input, init) => {
   const method = (init?.method ?? 'GET').toUpperCase();
   const body = init?.body;
   if (body !== undefined && body !== null && typeof body !== 'string') return fetch(input, init);
-  const url = new URL(input);
-  const signal = init?.signal ?? undefined;
   return new Promise<Response>((resolve, reject) => {
-    const abortReason = (): Error => (signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
-    if (signal?.aborted) return reject(abortReason());
-    let request: Dispatcher.DispatchController | undefined;
     // Set once the answer is an SSE stream (the Response is out); else the body is buffered.
     let stream: ReadableStreamDefaultController<Uint8Array> | undefined;
     let streamDone = false;
-    let keep: (chunk: Uint8Array) => boolean = () => true;
-    let status = 0;
-    let headers: Headers | undefined;
-    const chunks: Buffer[] = [];
-    const onAbort = (): void => request?.abort(abortReason());
-    const finish = (): void => signal?.removeEventListener('abort', onAbort);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    streamAgent.dispatch({
-      origin: url.origin,
-      path: url.pathname + url.search,
-      method,
-      headers: plainHeaders(init),
-      body: typeof body === 'string' ? body : null,
-    }, {
-      onRequestStart(controller) {
-        request = controller;
-        if (signal?.aborted) controller.abort(abortReason());
-      },
-      onResponseStart(controller, statusCode, raw) {
-        if (statusCode < 200) return;
-        status = statusCode;
-        headers = toHeaders(raw);
-        if (NO_BODY.has(statusCode) || !(headers.get('content-type') ?? '').startsWith('text/event-stream')) return;
-        if (method === 'GET') keep = keepAliveFilter();
-        const readable = new ReadableStream<Uint8Array>({
-          start: (c) => { stream = c; },
-          // The reader wants more: let the socket flow again.
-          pull: () => { if (controller.paused) controller.resume(); },
-          cancel: (reason) => { streamDone = true; controller.abort(reason instanceof Error ? reason : new DOMException('The stream was cancelled', 'AbortError')); },
-        });
-        resolve(new Response(readable, { status, headers }));
-      },
-      onResponseData(controller, chunk) {
-        if (!stream) {
-          chunks.push(chunk);
-          return;
-        }
-        // Resuming a paused body, undici may hand over an empty chunk: queueing it would pause
-        // the socket again for nothing, and again on every resume, forever.
-        if (streamDone || chunk.length === 0 || !keep(chunk)) return;
-        stream.enqueue(chunk);
-        // Nobody is reading: stop reading the socket until they do (TCP pushes back on the backend).
-        if ((stream.desiredSize ?? 1) <= 0) controller.pause();
-      },
-      onResponseEnd() {
-        finish();
-        if (stream) {
-          if (!streamDone) stream.close();
+    exchange(streamAgent, new URL(input), { method, headers: plainHeaders(init), body, signal: init?.signal ?? undefined }, (status, raw, request) => {
+      const headers = toHeaders(raw);
+      if (NO_BODY.has(status) || !(headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+        const chunks: Buffer[] = [];
+        return {
+          data: (chunk) => chunks.push(chunk),
+          end: () => {
+            const text = Buffer.concat(chunks).toString('utf8');
+            resolve(new Response(NO_BODY.has(status) || text === '' ? null : text, { status, headers }));
+          },
+        };
+      }
+      const keep = method === 'GET' ? keepAliveFilter() : () => true;
+      resolve(new Response(new ReadableStream<Uint8Array>({
+        start: (c) => { stream = c; },
+        // The reader wants more: let the socket flow again.
+        pull: () => { if (request.paused) request.resume(); },
+        cancel: (reason) => { streamDone = true; request.abort(reason instanceof Error ? reason : new DOMException('The stream was cancelled', 'AbortError')); },
+      }), { status, headers }));
+      return {
+        data: (chunk) => {
+          // Resuming a paused body, undici may hand over an empty chunk: queueing it would pause
+          // the socket again for nothing, and again on every resume, forever.
+          if (streamDone || chunk.length === 0 || !keep(chunk)) return;
+          stream!.enqueue(chunk);
+          // Nobody is reading: stop reading the socket until they do (TCP pushes back on the backend).
+          if ((stream!.desiredSize ?? 1) <= 0) request.pause();
+        },
+        end: () => {
+          if (!streamDone) stream!.close();
           streamDone = true;
-          return;
-        }
-        const text = Buffer.concat(chunks).toString('utf8');
-        resolve(new Response(NO_BODY.has(status) || text === '' ? null : text, { status, headers: headers ?? new Headers() }));
-      },
-      onResponseError(_controller, error) {
-        finish();
-        if (!stream) return reject(error);
-        if (!streamDone) stream.error(error);
-        streamDone = true;
-      },
+        },
+      };
+    }, (error) => {
+      if (!stream) return reject(error);
+      if (!streamDone) stream.error(error);
+      streamDone = true;
     });
   });
 };
