@@ -18,6 +18,7 @@ import type { Metrics } from '../observability/metrics.js';
 import type { RateLimits } from '../ratelimit/limits.js';
 import type { Tracer } from '../observability/tracing.js';
 import { Cancel } from '../upstream/cancel.js';
+import { RawResult } from '../upstream/rpc.js';
 import { isRefusal, refusalBody, type Refusal } from './auth.js';
 
 export interface McpEndpointOptions {
@@ -46,20 +47,32 @@ type Message = { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unk
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Writes a whole JSON answer; headers set earlier (rate limits, request id) go with it. */
-function sendJson(res: ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) });
+/**
+ * Writes a whole JSON answer with its request id; headers set earlier (rate limits, auth
+ * challenges) go with it. The request id is not set earlier on purpose: with no header set
+ * before it, writeHead skips merging, on every call.
+ */
+function sendJson(res: ServerResponse, reqId: string, status: number, body: string): void {
+  res.writeHead(status, { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body), 'x-request-id': reqId });
   res.end(body);
 }
 
-function rpcError(res: ServerResponse, status: number, code: number, message: string, id: unknown = null): void {
-  sendJson(res, status, JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }));
+function rpcError(res: ServerResponse, reqId: string, status: number, code: number, message: string, id: unknown = null): void {
+  sendJson(res, reqId, status, JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }));
 }
 
 /** One request header as a string (a repeated one: its first value). */
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value[0] : value;
+}
+
+/** The declared body length, when there is a valid one (raw-body checks the body against it). */
+function contentLength(req: IncomingMessage): number | undefined {
+  const value = req.headers['content-length'];
+  if (value === undefined) return undefined;
+  const length = Number(value);
+  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
 function isMessage(value: unknown): value is Message {
@@ -89,7 +102,7 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
   }
 
   /** Consumes rate-limit points for each request; answers 429 and returns false when refused. */
-  async function admit(res: ServerResponse, entries: RequestEntry[], messages: Message[], principal: Principal, started: number): Promise<boolean> {
+  async function admit(res: ServerResponse, reqId: string, entries: RequestEntry[], messages: Message[], principal: Principal, started: number): Promise<boolean> {
     if (!limits) return true;
     for (const message of messages) {
       if (typeof message.method !== 'string' || message.id === undefined) continue;
@@ -118,7 +131,7 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
       res.setHeader('RateLimit-Limit', String(limit));
       res.setHeader('RateLimit-Remaining', '0');
       res.setHeader('RateLimit-Reset', String(resetSeconds));
-      sendJson(res, 429, JSON.stringify({
+      sendJson(res, reqId, 429, JSON.stringify({
         jsonrpc: '2.0',
         id: message.id,
         error: { code: RATE_LIMITED_CODE, message: `Rate limit exceeded (${rule}); retry in ${retryAfterSeconds} s`, data: { rule, retryAfterSeconds } },
@@ -132,21 +145,20 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
   return async (req, res) => {
     const started = performance.now();
     const reqId = header(req, 'x-request-id') || randomUUID();
-    res.setHeader('x-request-id', reqId);
     try {
       const checked = options.authenticate(header(req, 'authorization'));
       // API keys and auth off answer at once; only a JWT check is worth a turn of the loop.
       const outcome = checked instanceof Promise ? await checked : checked;
       if (isRefusal(outcome)) {
         for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
-        return sendJson(res, outcome.status, refusalBody(outcome));
+        return sendJson(res, reqId, outcome.status, refusalBody(outcome));
       }
       const refused = options.guardOrigin(header(req, 'host'), header(req, 'origin'));
-      if (refused) return rpcError(res, 403, -32000, refused);
+      if (refused) return rpcError(res, reqId, 403, -32000, refused);
       await handle(req, res, reqId, outcome, started);
     } catch (error) {
       log.error({ reqId, err: (error as Error).message }, 'mcp request failed');
-      if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
+      if (!res.headersSent) rpcError(res, reqId, 500, -32603, 'Internal error');
       else res.destroy();
     }
   };
@@ -157,34 +169,36 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
     if (req.method !== 'POST') {
       if (req.method !== 'GET' && req.method !== 'DELETE') {
         res.setHeader('Allow', 'GET, POST, DELETE');
-        return rpcError(res, 405, -32000, 'Method not allowed.');
+        return rpcError(res, reqId, 405, -32000, 'Method not allowed.');
       }
       const session = sessionHeader ? sessions.get(sessionHeader) : undefined;
-      if (!sessionHeader) return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      if (!sessionHeader) return rpcError(res, reqId, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       // Another principal's session id is treated as unknown: sessions are not transferable.
-      if (!session || session.principal.id !== principal.id) return rpcError(res, 404, -32001, 'Session not found');
+      if (!session || session.principal.id !== principal.id) return rpcError(res, reqId, 404, -32001, 'Session not found');
       session.lastSeen = Date.now();
       if (req.method === 'GET') {
         session.streams += 1;
         res.once('close', () => { session.streams -= 1; session.lastSeen = Date.now(); });
       }
+      res.setHeader('x-request-id', reqId);
       await sessions.handle(session.transport, req, res);
       return;
     }
 
     let body: unknown;
     try {
-      const raw = await getRawBody(req, { limit: maxBodyBytes, length: header(req, 'content-length'), encoding: 'utf8' });
-      body = JSON.parse(raw);
+      // A Buffer, decoded here: raw-body's own decoding sets up a stream decoder per request.
+      const raw = await getRawBody(req, { limit: maxBodyBytes, length: contentLength(req) });
+      body = JSON.parse(raw.toString('utf8'));
     } catch (error) {
       const status = (error as { status?: number }).status;
-      if (status === 413) return rpcError(res, 413, -32600, `Request body larger than ${maxBodyBytes} bytes`);
-      if (status && status < 500) return rpcError(res, status, -32600, (error as Error).message);
-      return rpcError(res, 400, -32700, 'Parse error: body is not valid JSON');
+      if (status === 413) return rpcError(res, reqId, 413, -32600, `Request body larger than ${maxBodyBytes} bytes`);
+      if (status && status < 500) return rpcError(res, reqId, status, -32600, (error as Error).message);
+      return rpcError(res, reqId, 400, -32700, 'Parse error: body is not valid JSON');
     }
     const messages: unknown[] = Array.isArray(body) ? body : [body];
     if (messages.length === 0 || !messages.every(isMessage)) {
-      return rpcError(res, 400, -32600, 'Invalid Request: expected JSON-RPC 2.0 message(s)');
+      return rpcError(res, reqId, 400, -32600, 'Invalid Request: expected JSON-RPC 2.0 message(s)');
     }
     const trace = traceField(req);
     const entries: RequestEntry[] = (messages)
@@ -206,12 +220,12 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
     if (sessionHeader && !session) {
       for (const entry of entries) entry.status = 'error';
       logEntries(entries, started, () => 404);
-      return rpcError(res, 404, -32001, 'Session not found');
+      return rpcError(res, reqId, 404, -32001, 'Session not found');
     }
 
     if (session) session.lastSeen = Date.now();
     // Without limits there is nothing to wait for: no turn of the event loop either.
-    if (limits && !(await admit(res, entries, messages, principal, started))) return;
+    if (limits && !(await admit(res, reqId, entries, messages, principal, started))) return;
     if (session) {
       // A cancellation may be for a call on the fast path, which the SDK server never saw.
       for (const m of messages) {
@@ -229,9 +243,16 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
       const onClose = (): void => { if (!res.writableFinished) cancel.abort(); };
       res.once('close', onClose);
       let answer: string;
+      let raw: RawResult | undefined;
       try {
-        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry, signal: cancel });
-        answer = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
+        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry, signal: cancel, passthrough: true });
+        if (result instanceof RawResult) {
+          // The backend's result text as it came: spliced in, neither parsed nor re-encoded.
+          raw = result;
+          answer = `{"jsonrpc":"2.0","id":${JSON.stringify(single.id)},"result":${result.json}}`;
+        } else {
+          answer = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
+        }
       } catch (error) {
         entry.status = 'error';
         const code = error instanceof McpError ? error.code : -32603;
@@ -243,14 +264,17 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
         res.off('close', onClose);
         inFlight.count -= 1;
       }
-      if (!res.destroyed) sendJson(res, 200, answer);
+      if (!res.destroyed) sendJson(res, reqId, 200, answer);
+      // Looked inside only once the answer is out: for the log's status, and to flag a backend
+      // whose text is not JSON (its client's SDK refuses the answer too).
+      if (raw) settle(entry, raw);
       logEntries(entries, started, () => 200);
       return;
     }
 
     let transport = session?.transport;
     if (!transport) {
-      if (!isInitialize) return rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
+      if (!isInitialize) return rpcError(res, reqId, 400, -32000, 'Bad Request: Mcp-Session-Id header is required');
       transport = sessions.create(principal);
     }
     res.once('finish', () => {
@@ -262,7 +286,18 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
     res.once('close', () => { inFlight.count -= 1; });
     const untrack = trackEntries(transport.sessionId, entries);
     res.once('close', untrack);
+    res.setHeader('x-request-id', reqId);
     await sessions.handle(transport, req, res, body);
+  }
+
+  function settle(entry: RequestEntry, result: RawResult): void {
+    try {
+      if (result.value().isError === true) entry.status = 'error';
+    } catch {
+      entry.status = 'error';
+      entry.error = 'backend answered a result that is not JSON';
+      log.warn({ reqId: entry.reqId, backend: entry.backend, instance: entry.instance }, 'backend answered a result that is not JSON; passed on as it came');
+    }
   }
 
   /** W3C trace context from the client, passed on to the backend. */

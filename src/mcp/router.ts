@@ -17,7 +17,7 @@ import type { CatalogStore } from '../catalog/store.js';
 import { BackendRpcError, UpstreamError } from '../upstream/errors.js';
 import { toAbortSignal, type CancelSource } from '../upstream/cancel.js';
 import type { UpstreamPool } from '../upstream/pool.js';
-import type { RequestAnswer } from '../upstream/rpc.js';
+import { RawResult, resultValue, type RequestAnswer } from '../upstream/rpc.js';
 import type { RequestEntry } from './call-context.js';
 import { CALL_TOOL, type ToolSearch } from './tool-search.js';
 import type { Logger } from 'pino';
@@ -48,6 +48,8 @@ export interface CallContext {
   /** An AbortSignal, or the fast path's cheaper Cancel. */
   signal?: CancelSource | undefined;
   relay?: Relay | undefined;
+  /** A tools/call result may come back unparsed (a RawResult), for the lean call path. */
+  passthrough?: boolean | undefined;
 }
 
 let progressTokens = 0;
@@ -103,7 +105,14 @@ export class McpRouter {
     return route && allows(principal, name) ? route.prefix : undefined;
   }
 
-  async callTool(params: Params, ctx: CallContext): Promise<CallToolResult> {
+  /**
+   * Calls a tool for `ctx.principal`. With `ctx.passthrough` a backend's plain answer may come
+   * back as its own text (a RawResult: the caller sets the entry's status once it looked
+   * inside); a result that names URIs is always parsed, as they are rewritten.
+   */
+  callTool(params: Params, ctx: CallContext & { passthrough: true }): Promise<CallToolResult | RawResult>;
+  callTool(params: Params, ctx: CallContext): Promise<CallToolResult>;
+  async callTool(params: Params, ctx: CallContext): Promise<CallToolResult | RawResult> {
     const name = typeof params.name === 'string' ? params.name : '';
     if (this.search && this.searchMode(ctx.principal)) {
       if (this.search.engine.isSearchTool(name)) {
@@ -127,7 +136,15 @@ export class McpRouter {
     }
     if (this.composite && route.prefix === this.composite.engine.prefix) return this.callComposite(route.original, params, ctx);
     try {
-      const result = await this.forward(route.prefix, 'tools/call', { ...params, name: route.original }, ctx);
+      let result = await this.forward(route.prefix, 'tools/call', { ...params, name: route.original }, ctx);
+      if (result instanceof RawResult) {
+        if (catalog.naming.prefix === 'never' || !result.json.includes('"uri"')) return result;
+        try {
+          result = result.value();
+        } catch {
+          throw new UpstreamError(`backend "${route.prefix}" answered a result that is not JSON`, route.prefix, ctx.entry?.instance);
+        }
+      }
       if (ctx.entry) ctx.entry.status = result.isError === true ? 'error' : 'ok';
       return rewriteUris(result, route.prefix, catalog) as CallToolResult;
     } catch (error) {
@@ -157,7 +174,7 @@ export class McpRouter {
         }
         const entry: RequestEntry = { reqId: parent?.reqId ?? '', method: 'tools/call', principal: ctx.principal.id, sessionId: parent?.sessionId, tool };
         try {
-          return await this.callTool({ name: tool, arguments: args }, { ...ctx, entry, signal });
+          return await this.callTool({ name: tool, arguments: args }, { ...ctx, entry, signal, passthrough: false });
         } finally {
           log.info({ reqId: entry.reqId, sessionId: entry.sessionId, principal: entry.principal, composite: `${engine.prefix}:${name}`, step: stepId, tool, backend: entry.backend, instance: entry.instance, status: entry.status ?? 'error' }, 'composite step');
         }
@@ -225,14 +242,14 @@ export class McpRouter {
 
   private async forwardOrThrow(prefix: string, method: string, params: Params, ctx: CallContext): Promise<Record<string, unknown>> {
     try {
-      return await this.forward(prefix, method, params, ctx);
+      return resultValue(await this.forward(prefix, method, params, ctx));
     } catch (error) {
       throw toRpcError(error);
     }
   }
 
   /** Sends one request upstream with progress, log and request relaying; fills the log entry. */
-  private async forward(prefix: string, method: string, params: Params, ctx: CallContext): Promise<Record<string, unknown>> {
+  private async forward(prefix: string, method: string, params: Params, ctx: CallContext): Promise<Record<string, unknown> | RawResult> {
     const { entry, relay } = ctx;
     if (entry) entry.backend = prefix;
     const clientToken = params._meta?.progressToken;
@@ -248,6 +265,7 @@ export class McpRouter {
       const { result, instance } = await this.pool.request(prefix, method, upstreamParams, {
         signal: ctx.signal,
         headers: entry?.trace,
+        passthrough: ctx.passthrough,
         handlers: {
           onNotification: (n: JSONRPCNotification) => {
             if (!relay) return;

@@ -29,7 +29,7 @@ import type { InstanceSpec } from '../discovery/snapshot.js';
 import { BackendRpcError, UpstreamError, neverSent } from './errors.js';
 import { toAbortSignal, type CancelSource } from './cancel.js';
 import { streamFetch } from './stream-fetch.js';
-import { postJsonRpc, postMessage, type RawSession, type StreamHandlers } from './rpc.js';
+import { postJsonRpc, postMessage, type RawResult, type RawSession, type StreamHandlers } from './rpc.js';
 
 export type InstanceState = 'connecting' | 'ready' | 'closed';
 
@@ -62,6 +62,8 @@ export interface CallOptions {
   signal?: CancelSource | undefined;
   headers?: Record<string, string> | undefined;
   handlers?: StreamHandlers | undefined;
+  /** A JSON answer's result may come back as the backend's text (a RawResult), unparsed. */
+  passthrough?: boolean | undefined;
 }
 
 const CLIENT_INFO = { name: 'mcp-gateway', version: '0.1.0' };
@@ -271,8 +273,9 @@ export class InstanceConnection {
   /**
    * Sends one request (tools/call, prompts/get, resources/read, ...) and resolves with its
    * result. Throws BackendRpcError for the backend's own JSON-RPC errors, UpstreamError otherwise.
+   * Only with `passthrough` may the result be a RawResult.
    */
-  async request(method: string, params: Record<string, unknown>, options: CallOptions = {}): Promise<Record<string, unknown>> {
+  async request(method: string, params: Record<string, unknown>, options: CallOptions = {}): Promise<Record<string, unknown> | RawResult> {
     const client = this.client;
     if (!client || this.state !== 'ready') throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} is not connected`, this.options.prefix, this.id, true);
     this.inFlight += 1;
@@ -289,7 +292,7 @@ export class InstanceConnection {
       try {
         // The deadline is undici's: until the answer's headers, then between stream chunks, so
         // progress (and any other activity on the stream) restarts it. No timer of our own.
-        answer = await postJsonRpc(raw, message, { signal: options.signal, onAbort: cancel, timeoutMs: this.options.timeoutMs, headers: options.headers, handlers: options.handlers });
+        answer = await postJsonRpc(raw, message, { signal: options.signal, onAbort: cancel, timeoutMs: this.options.timeoutMs, headers: options.headers, handlers: options.handlers, passthrough: options.passthrough });
       } catch (error) {
         if (isTimeout(error)) {
           cancel();
@@ -300,6 +303,7 @@ export class InstanceConnection {
         this.lost(error as Error);
         throw new UpstreamError(`backend "${this.options.prefix}" instance ${this.id} failed: ${(error as Error).message}`, this.options.prefix, this.id, retryable);
       }
+      if (answer.result) return answer.result;
       if (answer.status === 404) {
         this.lost(new Error('backend answered 404: session expired'));
         throw new UpstreamError(`backend "${this.options.prefix}" lost the session`, this.options.prefix, this.id, true, true);

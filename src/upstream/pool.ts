@@ -7,6 +7,7 @@ import type { BackendSpec } from '../discovery/snapshot.js';
 import type { HeadersFor } from './credentials.js';
 import { UpstreamError } from './errors.js';
 import { InstanceConnection, type CallOptions, type Lists } from './instance.js';
+import type { RawResult } from './rpc.js';
 
 export interface PoolOptions {
   timeoutMs: number;
@@ -29,7 +30,8 @@ interface BackendState {
 }
 
 export interface RoutedResult {
-  result: Record<string, unknown>;
+  /** A RawResult only when the call asked for `passthrough`. */
+  result: Record<string, unknown> | RawResult;
   instance: string;
 }
 

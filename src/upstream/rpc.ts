@@ -20,8 +20,45 @@ export interface RawSession {
 
 export interface RawResponse {
   status: number;
-  /** The JSON-RPC response that answers the request. */
+  /** The JSON-RPC response that answers the request (undefined too when `result` has it). */
   response: JSONRPCMessage | undefined;
+  /** With `passthrough`: the result of a JSON answer, as the backend wrote it. */
+  result?: RawResult | undefined;
+}
+
+/**
+ * A result passed on as the backend wrote it: its JSON text, parsed only when something
+ * looks inside. The lean call path answers the client with this text spliced into its own
+ * response, so a plain answer is neither parsed nor re-encoded before it goes out.
+ */
+export class RawResult {
+  private parsed: Record<string, unknown> | undefined;
+  constructor(readonly json: string) {}
+  /** The parsed result; throws a SyntaxError when the backend's text is not JSON. */
+  value(): Record<string, unknown> {
+    return (this.parsed ??= JSON.parse(this.json) as Record<string, unknown>);
+  }
+}
+
+/** A result as an object, whichever way it came. */
+export function resultValue(result: Record<string, unknown> | RawResult): Record<string, unknown> {
+  return result instanceof RawResult ? result.value() : result;
+}
+
+/**
+ * The result's own text when `text` is a result response to `id` framed the way the SDKs
+ * write it: TypeScript `{"result":R,"jsonrpc":"2.0","id":ID}`, Python
+ * `{"jsonrpc":"2.0","id":ID,"result":R}` (no spaces). For JSON text the framing is structural
+ * (a quote inside a string is escaped), so R is the result; anything else says undefined and
+ * the body is parsed as usual.
+ */
+export function framedResult(text: string, id: string): string | undefined {
+  const idJson = JSON.stringify(id);
+  const tail = `,"jsonrpc":"2.0","id":${idJson}}`;
+  if (text.startsWith('{"result":') && text.endsWith(tail) && text.length > 10 + tail.length) return text.slice(10, -tail.length);
+  const head = `{"jsonrpc":"2.0","id":${idJson},"result":`;
+  if (text.startsWith(head) && text.endsWith('}') && text.length > head.length + 1) return text.slice(head.length, -1);
+  return undefined;
 }
 
 /** What a backend's request to the client is answered with. */
@@ -46,6 +83,16 @@ function sessionHeaders(session: RawSession, fixed: Record<string, string>, extr
   return headers;
 }
 
+const postHeadersOf = new WeakMap<RawSession, Record<string, string>>();
+
+/** A POST's headers: the same object for every call of a session unless trace context is added. */
+function postHeaders(session: RawSession, extra: Record<string, string> | undefined): Record<string, string> {
+  if (extra) return sessionHeaders(session, POST_HEADERS, extra);
+  let headers = postHeadersOf.get(session);
+  if (!headers) postHeadersOf.set(session, (headers = sessionHeaders(session, POST_HEADERS)));
+  return headers;
+}
+
 /** Sends a notification or a response to the backend (answered 202, nothing to read). */
 export function postMessage(session: RawSession, message: JSONRPCMessage, signal?: CancelSource): Promise<number> {
   return new Promise<number>((resolve, reject) => {
@@ -61,6 +108,8 @@ export interface PostOptions {
   timeoutMs?: number | undefined;
   headers?: Record<string, string> | undefined;
   handlers?: StreamHandlers | undefined;
+  /** Pass a JSON answer's result on unparsed (RawResponse.result) when it is framed as expected. */
+  passthrough?: boolean | undefined;
 }
 
 interface StreamCursor {
@@ -72,10 +121,13 @@ interface StreamCursor {
  * What one exchange brought: a plain body (a JSON-RPC message, or the error a non-2xx body
  * carries), or an SSE stream's answer (undefined: the stream ended without one).
  */
-type Outcome = { status: number; stream: false; response: JSONRPCMessage | undefined } | { status: number; stream: true; response: JSONRPCMessage | undefined };
+type Outcome = { status: number; stream: false; response: JSONRPCMessage | undefined; result?: RawResult } | { status: number; stream: true; response: JSONRPCMessage | undefined };
 
-/** One exchange whose answer to request `id` may be JSON or an SSE stream; resolves as soon as the answer is in. */
-function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamHandlers | undefined, cursor: StreamCursor): Promise<Outcome> {
+/**
+ * One exchange whose answer to request `id` may be JSON or an SSE stream; resolves as soon as
+ * the answer is in. With `passthrough`, a JSON result framed as expected stays text.
+ */
+function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamHandlers | undefined, cursor: StreamCursor, passthrough = false): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
     exchange(upstreamAgent, session.url, init, (status, headers) => {
       if (status < 300 && headerValue(headers, 'content-type').startsWith('text/event-stream')) {
@@ -87,7 +139,9 @@ function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamH
         data: (chunk) => chunks.push(chunk),
         // Parsed here, as the body ends: the caller resumes once, with the message.
         end: () => {
-          const text = Buffer.concat(chunks).toString('utf8');
+          const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+          const raw = passthrough && status < 300 && typeof id === 'string' ? framedResult(text, id) : undefined;
+          if (raw !== undefined) return resolve({ status, stream: false, response: undefined, result: new RawResult(raw) });
           try {
             resolve({ status, stream: false, response: status >= 300 ? parseErrorBody(text) : text ? (JSON.parse(text) as JSONRPCMessage) : undefined });
           } catch (error) {
@@ -103,8 +157,8 @@ export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, 
   const { signal, onAbort, timeoutMs, handlers } = options;
   const id = (message as { id?: unknown }).id;
   const cursor: StreamCursor = { lastEventId: undefined, retryMs: undefined };
-  const first = await ask(session, { method: 'POST', headers: sessionHeaders(session, POST_HEADERS, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs }, id, handlers, cursor);
-  if (!first.stream) return { status: first.status, response: first.response };
+  const first = await ask(session, { method: 'POST', headers: postHeaders(session, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs }, id, handlers, cursor, options.passthrough);
+  if (!first.stream) return { status: first.status, response: first.response, result: first.result };
   let response = first.response;
   // SEP-1699: a backend may close the POST stream mid-call after a priming event; the answer
   // then comes on a GET stream resumed with Last-Event-ID (after the retry delay it suggested).

@@ -1,0 +1,44 @@
+// framedResult decides when a backend's answer may pass on unparsed: only a result response
+// to the id the gateway sent, framed exactly as the TypeScript or Python SDK writes it.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { framedResult, RawResult, resultValue } from '../../src/upstream/rpc.js';
+
+describe('framedResult', () => {
+  const result = { content: [{ type: 'text', text: '노트북 "x" } ,"jsonrpc":"2.0","id":"gw-1"}' }] };
+
+  it('finds the result in the TypeScript SDK framing', () => {
+    const text = JSON.stringify({ result, jsonrpc: '2.0', id: 'gw-1' });
+    const raw = framedResult(text, 'gw-1');
+    assert.equal(raw, JSON.stringify(result));
+    assert.deepEqual(JSON.parse(raw ?? ""), result);
+  });
+
+  it('finds the result in the Python SDK framing', () => {
+    const text = JSON.stringify({ jsonrpc: '2.0', id: 'gw-1', result });
+    assert.deepEqual(JSON.parse(framedResult(text, 'gw-1')!), result);
+  });
+
+  it('leaves anything else to the parser', () => {
+    const cases = [
+      JSON.stringify({ result, jsonrpc: '2.0', id: 'gw-2' }), // another request's answer
+      JSON.stringify({ jsonrpc: '2.0', id: 'gw-1', error: { code: -32602, message: 'bad' } }),
+      JSON.stringify({ result, jsonrpc: '2.0', id: 'gw-1' }, null, 1), // spaces: not the framing
+      JSON.stringify({ id: 'gw-1', jsonrpc: '2.0', result }), // another member order
+      '{"result":,"jsonrpc":"2.0","id":"gw-1"}', // no result at all
+      '',
+    ];
+    for (const text of cases) assert.equal(framedResult(text, 'gw-1'), undefined, text);
+  });
+});
+
+describe('RawResult', () => {
+  it('parses once, on demand, and says when the text is not JSON', () => {
+    const raw = new RawResult('{"isError":true,"content":[]}');
+    assert.equal(resultValue(raw).isError, true);
+    assert.equal(raw.value(), raw.value());
+    assert.throws(() => new RawResult('{"content":[oops]}').value(), SyntaxError);
+    const plain = { content: [] };
+    assert.equal(resultValue(plain), plain);
+  });
+});
