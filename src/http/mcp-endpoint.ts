@@ -6,8 +6,7 @@
 // objects, JSON answer) or hands the request to the session's SDK transport. Every JSON-RPC
 // request gets one request-log entry.
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import getRawBody from 'raw-body';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { Principal } from '../auth/principal.js';
@@ -20,6 +19,7 @@ import type { Tracer } from '../observability/tracing.js';
 import { Cancel } from '../upstream/cancel.js';
 import { RawResult } from '../upstream/rpc.js';
 import { isRefusal, refusalBody, type Refusal } from './auth.js';
+import { BodyError, readBody } from './body.js';
 
 export interface McpEndpointOptions {
   /** The principal behind an Authorization header, or why not (see auth.ts). */
@@ -62,17 +62,9 @@ function rpcError(res: ServerResponse, reqId: string, status: number, code: numb
 }
 
 /** One request header as a string (a repeated one: its first value). */
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/** The declared body length, when there is a valid one (raw-body checks the body against it). */
-function contentLength(req: IncomingMessage): number | undefined {
-  const value = req.headers['content-length'];
-  if (value === undefined) return undefined;
-  const length = Number(value);
-  return Number.isSafeInteger(length) && length >= 0 ? length : undefined;
 }
 
 function isMessage(value: unknown): value is Message {
@@ -144,18 +136,19 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
 
   return async (req, res) => {
     const started = performance.now();
-    const reqId = header(req, 'x-request-id') || randomUUID();
+    const headers = req.headers;
+    const reqId = header(headers, 'x-request-id') || randomUUID();
     try {
-      const checked = options.authenticate(header(req, 'authorization'));
+      const checked = options.authenticate(header(headers, 'authorization'));
       // API keys and auth off answer at once; only a JWT check is worth a turn of the loop.
       const outcome = checked instanceof Promise ? await checked : checked;
       if (isRefusal(outcome)) {
         for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
         return sendJson(res, reqId, outcome.status, refusalBody(outcome));
       }
-      const refused = options.guardOrigin(header(req, 'host'), header(req, 'origin'));
+      const refused = options.guardOrigin(header(headers, 'host'), header(headers, 'origin'));
       if (refused) return rpcError(res, reqId, 403, -32000, refused);
-      await handle(req, res, reqId, outcome, started);
+      await handle(req, res, headers, reqId, outcome, started);
     } catch (error) {
       log.error({ reqId, err: (error as Error).message }, 'mcp request failed');
       if (!res.headersSent) rpcError(res, reqId, 500, -32603, 'Internal error');
@@ -163,8 +156,8 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
     }
   };
 
-  async function handle(req: IncomingMessage, res: ServerResponse, reqId: string, principal: Principal, started: number): Promise<void> {
-    const sessionHeader = header(req, 'mcp-session-id') || undefined;
+  async function handle(req: IncomingMessage, res: ServerResponse, headers: IncomingHttpHeaders, reqId: string, principal: Principal, started: number): Promise<void> {
+    const sessionHeader = header(headers, 'mcp-session-id') || undefined;
 
     if (req.method !== 'POST') {
       if (req.method !== 'GET' && req.method !== 'DELETE') {
@@ -187,20 +180,21 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
 
     let body: unknown;
     try {
-      // A Buffer, decoded here: raw-body's own decoding sets up a stream decoder per request.
-      const raw = await getRawBody(req, { limit: maxBodyBytes, length: contentLength(req) });
-      body = JSON.parse(raw.toString('utf8'));
+      body = JSON.parse((await readBody(req, maxBodyBytes)).toString('utf8'));
     } catch (error) {
-      const status = (error as { status?: number }).status;
-      if (status === 413) return rpcError(res, reqId, 413, -32600, `Request body larger than ${maxBodyBytes} bytes`);
-      if (status && status < 500) return rpcError(res, reqId, status, -32600, (error as Error).message);
+      if (error instanceof BodyError && error.status === 413) {
+        // The rest of the body is not read: the connection cannot carry another request.
+        res.setHeader('connection', 'close');
+        return rpcError(res, reqId, 413, -32600, `Request body larger than ${maxBodyBytes} bytes`);
+      }
+      if (error instanceof BodyError) return rpcError(res, reqId, error.status, -32600, error.message);
       return rpcError(res, reqId, 400, -32700, 'Parse error: body is not valid JSON');
     }
     const messages: unknown[] = Array.isArray(body) ? body : [body];
     if (messages.length === 0 || !messages.every(isMessage)) {
       return rpcError(res, reqId, 400, -32600, 'Invalid Request: expected JSON-RPC 2.0 message(s)');
     }
-    const trace = traceField(req);
+    const trace = traceField(headers);
     const entries: RequestEntry[] = (messages)
       .filter((m) => typeof m.method === 'string' && m.id !== undefined)
       .map((m) => ({ reqId, method: m.method as string, rpcId: m.id, sessionId: sessionHeader, principal: principal.id, ...argumentsField(m), ...trace }));
@@ -209,7 +203,7 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
     if (tracer) {
       for (const entry of entries) {
         if (!entry.method || !TRACED.has(entry.method)) continue;
-        const span = tracer.start(`mcp ${entry.method}`, { traceparent: header(req, 'traceparent') || undefined, tracestate: header(req, 'tracestate') || undefined }, { 'mcp.method': entry.method, 'mcp.session.id': entry.sessionId });
+        const span = tracer.start(`mcp ${entry.method}`, { traceparent: header(headers, 'traceparent') || undefined, tracestate: header(headers, 'tracestate') || undefined }, { 'mcp.method': entry.method, 'mcp.session.id': entry.sessionId });
         entry.span = span;
         entry.trace = span.headers();
       }
@@ -301,10 +295,10 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
   }
 
   /** W3C trace context from the client, passed on to the backend. */
-  function traceField(req: IncomingMessage): { trace?: Record<string, string> } {
-    const traceparent = header(req, 'traceparent');
+  function traceField(headers: IncomingHttpHeaders): { trace?: Record<string, string> } {
+    const traceparent = header(headers, 'traceparent');
     if (!traceparent) return {};
-    const tracestate = header(req, 'tracestate');
+    const tracestate = header(headers, 'tracestate');
     return { trace: tracestate ? { traceparent, tracestate } : { traceparent } };
   }
 

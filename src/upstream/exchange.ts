@@ -29,6 +29,15 @@ export function headerValue(headers: Record<string, string | string[] | undefine
   return (Array.isArray(value) ? value[0] : value) ?? '';
 }
 
+/** A URL's origin and path as undici takes them, made once per URL (sessions keep theirs). */
+const targets = new WeakMap<URL, { origin: string; path: string }>();
+
+function targetOf(url: URL): { origin: string; path: string } {
+  let target = targets.get(url);
+  if (!target) targets.set(url, (target = { origin: url.origin, path: url.pathname + url.search }));
+  return target;
+}
+
 /**
  * Sends one request; `onStart` picks the body's sink once the final status and headers are
  * in (it gets the controller, to pause, resume or abort the body), `onError` hears of any
@@ -51,14 +60,13 @@ export function exchange(
     init.onAbort?.();
   };
   signal?.addEventListener('abort', onAbort, { once: true });
-  dispatcher.dispatch({
-    origin: url.origin,
-    path: url.pathname + url.search,
-    method: init.method,
-    headers: init.headers,
-    body: init.body ?? null,
-    ...(init.timeoutMs ? { headersTimeout: init.timeoutMs, bodyTimeout: init.timeoutMs } : {}),
-  }, {
+  const { origin, path } = targetOf(url);
+  const options: Dispatcher.DispatchOptions = { origin, path, method: init.method, headers: init.headers, body: init.body ?? null };
+  if (init.timeoutMs) {
+    options.headersTimeout = init.timeoutMs;
+    options.bodyTimeout = init.timeoutMs;
+  }
+  dispatcher.dispatch(options, {
     onRequestStart(c) {
       controller = c;
       if (signal?.aborted) c.abort(abortReason());

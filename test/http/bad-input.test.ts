@@ -49,6 +49,24 @@ describe('bad input at /mcp', () => {
     assert.equal(json.error?.code, -32600);
   });
 
+  it('answers an oversized body sent without a length (chunked) with 413, and keeps serving', async () => {
+    const piece = new TextEncoder().encode('x'.repeat(16 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        // Never more than the cap and a bit: the gateway stops reading once past it.
+        if (sent++ < 8) controller.enqueue(piece);
+        else controller.close();
+      },
+    });
+    const res = await fetch(gw.mcpUrl, { method: 'POST', headers: HEADERS, body: stream, duplex: 'half' });
+    assert.equal(res.status, 413);
+    assert.equal(res.headers.get('connection'), 'close');
+    assert.equal(((await res.json()) as { error?: { code?: number } }).error?.code, -32600);
+    const after = await post(JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' }));
+    assert.equal(after.status, 400, 'the gateway still answers (no session: 400)');
+  });
+
   it('answers an unknown session with 404 and a request without one with 400', async () => {
     const call = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
     assert.equal((await post(call, { 'mcp-session-id': 'no-such-session' })).status, 404);
