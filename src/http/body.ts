@@ -14,11 +14,14 @@ export class BodyError extends Error {
 /**
  * Resolves with the whole body; rejects with a BodyError: 413 when the declared or the
  * received length passes `limit` (reading stops there), 400 when the request breaks off.
+ * A body with a Content-Length is whole once that many bytes are in (HTTP framing says no
+ * more can follow): it resolves then, not a turn later at 'end'.
  */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise<Buffer>((resolve, reject) => {
-    const declared = req.headers['content-length'];
-    if (declared !== undefined && Number(declared) > limit) {
+    const header = req.headers['content-length'];
+    const declared = header === undefined ? -1 : Number(header);
+    if (declared > limit) {
       reject(new BodyError(413, 'request entity too large'));
       return;
     }
@@ -39,6 +42,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
         return;
       }
       chunks.push(chunk);
+      if (size === declared) onEnd();
     };
     const onEnd = (): void => {
       stop();

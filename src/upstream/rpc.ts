@@ -121,18 +121,37 @@ interface StreamCursor {
  * What one exchange brought: a plain body (a JSON-RPC message, or the error a non-2xx body
  * carries), or an SSE stream's answer (undefined: the stream ended without one).
  */
-type Outcome = { status: number; stream: false; response: JSONRPCMessage | undefined; result?: RawResult } | { status: number; stream: true; response: JSONRPCMessage | undefined };
+type Outcome = RawResponse & { stream: boolean };
 
 /**
  * One exchange whose answer to request `id` may be JSON or an SSE stream; resolves as soon as
- * the answer is in. With `passthrough`, a JSON result framed as expected stays text.
+ * the answer is in. With `passthrough`, a JSON result framed as expected stays text. A stream
+ * that ends unanswered resolves with `unanswered(...)` when given (the resumption below).
  */
-function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamHandlers | undefined, cursor: StreamCursor, passthrough = false): Promise<Outcome> {
+function ask(
+  session: RawSession,
+  init: Exchange,
+  id: unknown,
+  handlers: StreamHandlers | undefined,
+  cursor: StreamCursor,
+  passthrough = false,
+  unanswered?: (status: number) => Promise<Outcome>,
+): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
     exchange(upstreamAgent, session.url, init, (status, headers) => {
       if (status < 300 && headerValue(headers, 'content-type').startsWith('text/event-stream')) {
-        const events = sseEvents(id, session, handlers, cursor, (response) => resolve({ status, stream: true, response }));
-        return { data: (chunk) => events.feed(chunk), end: () => { events.end(); resolve({ status, stream: true, response: undefined }); } };
+        let answered = false;
+        const events = sseEvents(id, session, handlers, cursor, (response) => {
+          answered = true;
+          resolve({ status, stream: true, response });
+        });
+        return {
+          data: (chunk) => events.feed(chunk),
+          end: () => {
+            events.end();
+            if (!answered) resolve(unanswered && cursor.lastEventId !== undefined ? unanswered(status) : { status, stream: true, response: undefined });
+          },
+        };
       }
       const chunks: Buffer[] = [];
       return {
@@ -153,15 +172,26 @@ function ask(session: RawSession, init: Exchange, id: unknown, handlers: StreamH
   });
 }
 
-export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, options: PostOptions = {}): Promise<RawResponse> {
+/**
+ * Sends one request and resolves with its answer. Not an async function on purpose: a plain
+ * answer settles the returned promise straight from the socket callback, one hop fewer on
+ * every call's way back.
+ */
+export function postJsonRpc(session: RawSession, message: JSONRPCMessage, options: PostOptions = {}): Promise<RawResponse> {
   const { signal, onAbort, timeoutMs, handlers } = options;
   const id = (message as { id?: unknown }).id;
   const cursor: StreamCursor = { lastEventId: undefined, retryMs: undefined };
-  const first = await ask(session, { method: 'POST', headers: postHeaders(session, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs }, id, handlers, cursor, options.passthrough);
-  if (!first.stream) return { status: first.status, response: first.response, result: first.result };
-  let response = first.response;
-  // SEP-1699: a backend may close the POST stream mid-call after a priming event; the answer
-  // then comes on a GET stream resumed with Last-Event-ID (after the retry delay it suggested).
+  const init: Exchange = { method: 'POST', headers: postHeaders(session, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs };
+  return ask(session, init, id, handlers, cursor, options.passthrough, (status) => resume(session, id, status, handlers, cursor, options));
+}
+
+/**
+ * SEP-1699: a backend may close the POST stream mid-call after a priming event; the answer
+ * then comes on a GET stream resumed with Last-Event-ID (after the retry delay it suggested).
+ */
+async function resume(session: RawSession, id: unknown, status: number, handlers: StreamHandlers | undefined, cursor: StreamCursor, options: PostOptions): Promise<Outcome> {
+  const { signal, onAbort, timeoutMs } = options;
+  let response: JSONRPCMessage | undefined;
   let fruitless = 0;
   while (response === undefined && cursor.lastEventId !== undefined && fruitless < 3 && !signal?.aborted) {
     try {
@@ -177,7 +207,7 @@ export async function postJsonRpc(session: RawSession, message: JSONRPCMessage, 
     response = resumed.response;
     fruitless = cursor.lastEventId === before ? fruitless + 1 : 0;
   }
-  return { status: first.status, response };
+  return { status, stream: true, response };
 }
 
 /**
