@@ -28,7 +28,7 @@ const quick = process.env.BENCH_QUICK === '1';
 
 const CALLS: CallsOptions = quick
   ? { rounds: 1, warmupCalls: 100, latencyCalls: 300, concurrency: 16, throughputMs: 1000, throughputWarmupMs: 200, sseLatencyCalls: 200, sseThroughputMs: 500, quietWaitMs: 1000, variantLatencyCalls: 200, variantThroughputMs: 500 }
-  : { rounds: 5, warmupCalls: 300, latencyCalls: 2000, concurrency: 16, throughputMs: 4000, throughputWarmupMs: 500, sseLatencyCalls: 1000, sseThroughputMs: 2000, quietWaitMs: 1500, variantLatencyCalls: 800, variantThroughputMs: 1500 };
+  : { rounds: 5, warmupCalls: 300, latencyCalls: 2000, concurrency: 16, throughputMs: 4000, throughputWarmupMs: 500, sseLatencyCalls: 1000, sseThroughputMs: 2000, quietWaitMs: 1500, variantLatencyCalls: 800, variantThroughputMs: 3000 };
 const HOTADD = { runs: quick ? 5 : 20, warmupRuns: 1 };
 const SCALE: ScaleOptions = { services: 1000, toolsPerService: 5, registerConcurrency: 16, idleMs: Number(process.env.BENCH_SCALE_IDLE_MS ?? (quick ? 3000 : 10_000)), convergeTimeoutMs: 60_000 };
 
