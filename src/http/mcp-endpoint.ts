@@ -236,14 +236,23 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
       // A client that goes away cancels its call too.
       const onClose = (): void => { if (!res.writableFinished) cancel.abort(); };
       res.once('close', onClose);
-      let answer: string;
+      // The backend's result text as it came: spliced in, neither parsed nor re-encoded. It is
+      // answered the moment it is in, from the upstream socket's callback; the bookkeeping up
+      // the layers (instance, replica pool, router) follows and is logged as usual.
+      const spliced = (result: RawResult): string => `{"jsonrpc":"2.0","id":${JSON.stringify(single.id)},"result":${result.json}}`;
+      let sent: RawResult | undefined;
+      const onPassthrough = (result: RawResult): void => {
+        if (res.destroyed || res.headersSent) return;
+        sent = result;
+        sendJson(res, reqId, 200, spliced(result));
+      };
+      let answer: string | undefined;
       let raw: RawResult | undefined;
       try {
-        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry, signal: cancel, passthrough: true });
+        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry, signal: cancel, passthrough: true, onPassthrough });
         if (result instanceof RawResult) {
-          // The backend's result text as it came: spliced in, neither parsed nor re-encoded.
           raw = result;
-          answer = `{"jsonrpc":"2.0","id":${JSON.stringify(single.id)},"result":${result.json}}`;
+          if (sent !== result) answer = spliced(result);
         } else {
           answer = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
         }
@@ -258,7 +267,7 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
         res.off('close', onClose);
         inFlight.count -= 1;
       }
-      if (!res.destroyed) sendJson(res, reqId, 200, answer);
+      if (answer !== undefined && !res.destroyed && !res.headersSent) sendJson(res, reqId, 200, answer);
       // Looked inside only once the answer is out: for the log's status, and to flag a backend
       // whose text is not JSON (its client's SDK refuses the answer too).
       if (raw) settle(entry, raw);

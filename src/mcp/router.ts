@@ -50,6 +50,11 @@ export interface CallContext {
   relay?: Relay | undefined;
   /** A tools/call result may come back unparsed (a RawResult), for the lean call path. */
   passthrough?: boolean | undefined;
+  /**
+   * With `passthrough`: hears a result that will pass on as it came the moment it is in,
+   * before callTool resolves (with the same RawResult), so the answer can leave at once.
+   */
+  onPassthrough?: ((result: RawResult) => void) | undefined;
 }
 
 let progressTokens = 0;
@@ -136,9 +141,11 @@ export class McpRouter {
     }
     if (this.composite && route.prefix === this.composite.engine.prefix) return this.callComposite(route.original, params, ctx);
     try {
-      let result = await this.forward(route.prefix, 'tools/call', { ...params, name: route.original }, ctx);
+      const early = ctx.onPassthrough;
+      const callCtx = early ? { ...ctx, onPassthrough: (raw: RawResult) => { if (passesAsIs(raw, catalog)) early(raw); } } : ctx;
+      let result = await this.forward(route.prefix, 'tools/call', { ...params, name: route.original }, callCtx);
       if (result instanceof RawResult) {
-        if (catalog.naming.prefix === 'never' || !result.json.includes('"uri"')) return result;
+        if (passesAsIs(result, catalog)) return result;
         try {
           result = result.value();
         } catch {
@@ -174,7 +181,7 @@ export class McpRouter {
         }
         const entry: RequestEntry = { reqId: parent?.reqId ?? '', method: 'tools/call', principal: ctx.principal.id, sessionId: parent?.sessionId, tool };
         try {
-          return await this.callTool({ name: tool, arguments: args }, { ...ctx, entry, signal, passthrough: false });
+          return await this.callTool({ name: tool, arguments: args }, { ...ctx, entry, signal, passthrough: false, onPassthrough: undefined });
         } finally {
           log.info({ reqId: entry.reqId, sessionId: entry.sessionId, principal: entry.principal, composite: `${engine.prefix}:${name}`, step: stepId, tool, backend: entry.backend, instance: entry.instance, status: entry.status ?? 'error' }, 'composite step');
         }
@@ -266,6 +273,7 @@ export class McpRouter {
         signal: ctx.signal,
         headers: entry?.trace,
         passthrough: ctx.passthrough,
+        onPassthrough: ctx.onPassthrough,
         handlers: {
           onNotification: (n: JSONRPCNotification) => {
             if (!relay) return;
@@ -320,6 +328,11 @@ function toRpcError(error: unknown): unknown {
  * Resource URIs inside results (embedded resources, resource links, read contents) are
  * given in their exposed form, so clients can read them back through the gateway.
  */
+/** Whether a passed-through result goes to the client as it came: URIs in it would be rewritten. */
+function passesAsIs(result: RawResult, catalog: Catalog): boolean {
+  return catalog.naming.prefix === 'never' || !result.json.includes('"uri"');
+}
+
 function rewriteUris(result: Record<string, unknown>, prefix: string, catalog: Catalog): Record<string, unknown> {
   if (catalog.naming.prefix === 'never') return result;
   const expose = (uri: unknown): unknown => (typeof uri === 'string' ? exposeUri(prefix, uri, catalog.naming) : uri);

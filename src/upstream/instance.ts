@@ -64,6 +64,8 @@ export interface CallOptions {
   handlers?: StreamHandlers | undefined;
   /** A JSON answer's result may come back as the backend's text (a RawResult), unparsed. */
   passthrough?: boolean | undefined;
+  /** With `passthrough`: hears the RawResult as soon as it is in (see PostOptions). */
+  onPassthrough?: ((result: RawResult) => void) | undefined;
 }
 
 const CLIENT_INFO = { name: 'mcp-gateway', version: '0.1.0' };
@@ -292,7 +294,7 @@ export class InstanceConnection {
       try {
         // The deadline is undici's: until the answer's headers, then between stream chunks, so
         // progress (and any other activity on the stream) restarts it. No timer of our own.
-        answer = await postJsonRpc(raw, message, { signal: options.signal, onAbort: cancel, timeoutMs: this.options.timeoutMs, headers: options.headers, handlers: options.handlers, passthrough: options.passthrough });
+        answer = await postJsonRpc(raw, message, { signal: options.signal, onAbort: cancel, timeoutMs: this.options.timeoutMs, headers: options.headers, handlers: options.handlers, passthrough: options.passthrough, onPassthrough: options.onPassthrough });
       } catch (error) {
         if (isTimeout(error)) {
           cancel();

@@ -110,6 +110,12 @@ export interface PostOptions {
   handlers?: StreamHandlers | undefined;
   /** Pass a JSON answer's result on unparsed (RawResponse.result) when it is framed as expected. */
   passthrough?: boolean | undefined;
+  /**
+   * Hears such a result the moment its last byte is in, before the returned promise settles
+   * (which takes a few promise hops and undici's own bookkeeping): the lean call path answers
+   * its client from here.
+   */
+  onPassthrough?: ((result: RawResult) => void) | undefined;
 }
 
 interface StreamCursor {
@@ -136,6 +142,7 @@ function ask(
   cursor: StreamCursor,
   passthrough = false,
   unanswered?: (status: number) => Promise<Outcome>,
+  onPassthrough?: (result: RawResult) => void,
 ): Promise<Outcome> {
   return new Promise<Outcome>((resolve, reject) => {
     exchange(upstreamAgent, session.url, init, (status, headers) => {
@@ -160,7 +167,16 @@ function ask(
         end: () => {
           const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
           const raw = passthrough && status < 300 && typeof id === 'string' ? framedResult(text, id) : undefined;
-          if (raw !== undefined) return resolve({ status, stream: false, response: undefined, result: new RawResult(raw) });
+          if (raw !== undefined) {
+            const result = new RawResult(raw);
+            resolve({ status, stream: false, response: undefined, result });
+            try {
+              onPassthrough?.(result);
+            } catch {
+              // The caller's business: the promise already carries the result to it.
+            }
+            return;
+          }
           try {
             resolve({ status, stream: false, response: status >= 300 ? parseErrorBody(text) : text ? (JSON.parse(text) as JSONRPCMessage) : undefined });
           } catch (error) {
@@ -182,7 +198,7 @@ export function postJsonRpc(session: RawSession, message: JSONRPCMessage, option
   const id = (message as { id?: unknown }).id;
   const cursor: StreamCursor = { lastEventId: undefined, retryMs: undefined };
   const init: Exchange = { method: 'POST', headers: postHeaders(session, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs };
-  return ask(session, init, id, handlers, cursor, options.passthrough, (status) => resume(session, id, status, handlers, cursor, options));
+  return ask(session, init, id, handlers, cursor, options.passthrough, (status) => resume(session, id, status, handlers, cursor, options), options.onPassthrough);
 }
 
 /**
