@@ -17,7 +17,7 @@ import type { CatalogStore } from '../catalog/store.js';
 import { BackendRpcError, UpstreamError } from '../upstream/errors.js';
 import { toAbortSignal, type CancelSource } from '../upstream/cancel.js';
 import type { UpstreamPool } from '../upstream/pool.js';
-import { RawResult, resultValue, type RequestAnswer } from '../upstream/rpc.js';
+import { RawResult, resultValue, type RequestAnswer, type StreamHandlers } from '../upstream/rpc.js';
 import type { RequestEntry } from './call-context.js';
 import { CALL_TOOL, type ToolSearch } from './tool-search.js';
 import type { Logger } from 'pino';
@@ -58,6 +58,11 @@ export interface CallContext {
 }
 
 let progressTokens = 0;
+
+/** A backend's requests while the caller has no session to relay them to: refused; its notifications dropped. */
+const NO_RELAY: StreamHandlers = {
+  onRequest: (r) => Promise.resolve({ error: { code: ErrorCode.MethodNotFound, message: `The client does not support ${r.method}` } }),
+};
 
 type Params = Record<string, unknown> & { _meta?: Record<string, unknown> };
 
@@ -274,9 +279,9 @@ export class McpRouter {
         headers: entry?.trace,
         passthrough: ctx.passthrough,
         onPassthrough: ctx.onPassthrough,
-        handlers: {
+        // Without a session to relay to (the lean call path), one shared answer for everything.
+        handlers: !relay ? NO_RELAY : {
           onNotification: (n: JSONRPCNotification) => {
-            if (!relay) return;
             const p = (n.params ?? {}) as Record<string, unknown>;
             if (n.method === 'notifications/progress' && upstreamToken !== undefined && p.progressToken === upstreamToken) {
               void relay.notify(n.method, { ...p, progressToken: clientToken }).catch(() => undefined);
@@ -285,7 +290,7 @@ export class McpRouter {
             }
           },
           onRequest: async (r: JSONRPCRequest): Promise<RequestAnswer> => {
-            if (!relay || !relay.supports(r.method)) {
+            if (!relay.supports(r.method)) {
               return { error: { code: ErrorCode.MethodNotFound, message: `The client does not support ${r.method}` } };
             }
             try {
