@@ -62,6 +62,9 @@ export class RateLimits {
         // Fail fast instead of queueing: the insurance limiter answers while Redis is away.
         enableOfflineQueue: false,
         maxRetriesPerRequest: 0,
+        // Calls that consume in the same turn of the loop share one write (and one read) to
+        // Redis: under load, fewer syscalls in the gateway and fewer reads in Redis.
+        enableAutoPipelining: true,
         commandTimeout: config.redisTimeoutMs,
         connectTimeout: 2000,
         retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
