@@ -333,9 +333,12 @@ function toRpcError(error: unknown): unknown {
  * Resource URIs inside results (embedded resources, resource links, read contents) are
  * given in their exposed form, so clients can read them back through the gateway.
  */
-/** Whether a passed-through result goes to the client as it came: URIs in it would be rewritten. */
+/**
+ * Whether a passed-through result goes to the client as it came: URIs in it would be
+ * rewritten. Any \u escape counts as a possible "uri" key (JSON may spell keys that way).
+ */
 function passesAsIs(result: RawResult, catalog: Catalog): boolean {
-  return catalog.naming.prefix === 'never' || !result.json.includes('"uri"');
+  return catalog.naming.prefix === 'never' || (!result.json.includes('"uri"') && !result.json.includes('\\u'));
 }
 
 function rewriteUris(result: Record<string, unknown>, prefix: string, catalog: Catalog): Record<string, unknown> {

@@ -48,17 +48,45 @@ export function resultValue(result: Record<string, unknown> | RawResult): Record
 /**
  * The result's own text when `text` is a result response to `id` framed the way the SDKs
  * write it: TypeScript `{"result":R,"jsonrpc":"2.0","id":ID}`, Python
- * `{"jsonrpc":"2.0","id":ID,"result":R}` (no spaces). For JSON text the framing is structural
- * (a quote inside a string is escaped), so R is the result; anything else says undefined and
- * the body is parsed as usual.
+ * `{"jsonrpc":"2.0","id":ID,"result":R}` (no spaces), R one JSON object and nothing else (so
+ * no member of the backend's can ride along into the client's answer, a second "id" say).
+ * Anything else says undefined and the body is parsed as usual.
  */
 export function framedResult(text: string, id: string): string | undefined {
   const idJson = JSON.stringify(id);
   const tail = `,"jsonrpc":"2.0","id":${idJson}}`;
-  if (text.startsWith('{"result":') && text.endsWith(tail) && text.length > 10 + tail.length) return text.slice(10, -tail.length);
-  const head = `{"jsonrpc":"2.0","id":${idJson},"result":`;
-  if (text.startsWith(head) && text.endsWith('}') && text.length > head.length + 1) return text.slice(head.length, -1);
-  return undefined;
+  let result: string | undefined;
+  if (text.startsWith('{"result":') && text.endsWith(tail)) result = text.slice(10, -tail.length);
+  else {
+    const head = `{"jsonrpc":"2.0","id":${idJson},"result":`;
+    if (text.startsWith(head) && text.endsWith('}')) result = text.slice(head.length, -1);
+  }
+  return result !== undefined && isOneObject(result) ? result : undefined;
+}
+
+/**
+ * Whether `text`, taken as JSON, is a single object: it opens with `{` and its brackets,
+ * counted outside strings, first close again at its last character. One pass over the text,
+ * cheaper than parsing it; whether the JSON is valid is checked later, by parsing.
+ */
+function isOneObject(text: string): boolean {
+  if (text.charCodeAt(0) !== 0x7b) return false;
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      depth++;
+    } else if ((c === 0x7d || c === 0x5d) && --depth === 0) {
+      return i === text.length - 1;
+    }
+  }
+  return false;
 }
 
 /** What a backend's request to the client is answered with. */

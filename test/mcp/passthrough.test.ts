@@ -26,9 +26,15 @@ const tools: ToolSpec[] = [
   },
   { name: 'fail', handler: () => ({ isError: true, content: [{ type: 'text', text: 'the ledger is closed' }] }) },
   { name: 'broken', handler: () => ({ content: [{ type: 'text', text: 'BROKEN' }] }) },
+  { name: 'spoof', handler: () => ({ content: [{ type: 'text', text: 'SPOOF' }] }) },
+  { name: 'escaped', handler: () => ({ content: [{ type: 'resource_link', uri: 'file:///docs/ESCAPED.txt', name: 'escaped' }] }) },
 ];
 
-/** In front of a backend: forwards POST and DELETE, and breaks the JSON of any answer holding "BROKEN". */
+/**
+ * In front of a backend: forwards POST and DELETE, and bends answers: breaks the JSON of one
+ * holding "BROKEN", adds a second "id" member to one holding "SPOOF", and spells the "uri"
+ * key as "\u0075ri" in one holding "ESCAPED" (valid JSON no SDK writes).
+ */
 async function breakingProxy(target: string): Promise<{ url: string; server: Server }> {
   const server = createServer((req, res) => {
     if (req.method === 'GET') {
@@ -42,7 +48,9 @@ async function breakingProxy(target: string): Promise<{ url: string; server: Ser
       for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
       void fetch(target, { method: req.method!, headers, ...(chunks.length ? { body: Buffer.concat(chunks) } : {}) })
         .then(async (upstream) => {
-          const text = (await upstream.text()).replace('"text":"BROKEN"', '"text":BROKEN');
+          let text = (await upstream.text()).replace('"text":"BROKEN"', '"text":BROKEN');
+          if (text.includes('SPOOF')) text = text.replace(',"jsonrpc":"2.0"', ',"id":"spoof","jsonrpc":"2.0"');
+          if (text.includes('ESCAPED')) text = text.replace('"uri"', '"\\u0075ri"');
           const out: Record<string, string> = {};
           upstream.headers.forEach((v, k) => { if (k !== 'content-length' && k !== 'transfer-encoding') out[k] = v; });
           res.writeHead(upstream.status, out).end(text);
@@ -101,6 +109,17 @@ describe('result passthrough on the lean call path', () => {
     const body = (await res.json()) as { id: unknown; result: { content: { text: string }[] } };
     assert.equal(body.id, 'mine-7');
     assert.equal(body.result.content[0]?.text, 'x');
+    assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/, 'the answer names its request id');
+    // A backend that slips a second "id" into its answer does not get it into the client's.
+    const spoofed = await fetch(gw.mcpUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': (through.transport as StreamableHTTPClientTransport).sessionId!, 'mcp-protocol-version': '2025-06-18', 'x-request-id': 'trace-me' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 'mine-8', method: 'tools/call', params: { name: 'fin__spoof', arguments: {} } }),
+    });
+    assert.equal(spoofed.headers.get('x-request-id'), 'trace-me');
+    const spoofedText = await spoofed.text();
+    assert.ok(!spoofedText.includes('spoof"'), spoofedText);
+    assert.equal((JSON.parse(spoofedText) as { id: unknown }).id, 'mine-8');
     await direct.close();
     await through.close();
   });
@@ -111,6 +130,9 @@ describe('result passthrough on the lean call path', () => {
     const content = result.content as { type: string; uri?: string; resource?: { uri: string } }[];
     assert.equal(content[0]?.uri, 'fin+file:///docs/readme.txt');
     assert.equal(content[1]?.resource?.uri, 'fin+file:///docs/notes.txt');
+    // However the backend spells the key.
+    const escaped = await c.callTool({ name: 'fin__escaped', arguments: {} });
+    assert.equal((escaped.content as { uri?: string }[])[0]?.uri, 'fin+file:///docs/ESCAPED.txt');
     await c.close();
   });
 

@@ -5,7 +5,8 @@ import { describe, it } from 'node:test';
 import { framedResult, RawResult, resultValue } from '../../src/upstream/rpc.js';
 
 describe('framedResult', () => {
-  const result = { content: [{ type: 'text', text: '노트북 "x" } ,"jsonrpc":"2.0","id":"gw-1"}' }] };
+  // Brackets, quotes, backslashes and the framing itself inside strings do not confuse it.
+  const result = { content: [{ type: 'text', text: '노트북 "x" } ,"jsonrpc":"2.0","id":"gw-1"} \\ ]] {{ \\"' }], structuredContent: { a: [1, { b: '}' }] } };
 
   it('finds the result in the TypeScript SDK framing', () => {
     const text = JSON.stringify({ result, jsonrpc: '2.0', id: 'gw-1' });
@@ -27,6 +28,12 @@ describe('framedResult', () => {
       JSON.stringify({ id: 'gw-1', jsonrpc: '2.0', result }), // another member order
       '{"result":,"jsonrpc":"2.0","id":"gw-1"}', // no result at all
       '',
+      // Members of the backend's riding along after the result: never into the client's answer.
+      '{"result":{"content":[]},"id":"spoof","jsonrpc":"2.0","id":"gw-1"}',
+      '{"jsonrpc":"2.0","id":"gw-1","result":{"content":[]},"id":"spoof"}',
+      '{"result":{},"error":{"code":-1,"message":"x"},"jsonrpc":"2.0","id":"gw-1"}',
+      // A result that is not an object (an MCP result always is): the parsing path says so.
+      ...['null', 'false', '0', '""', '[]', '"}"'].map((r) => `{"result":${r},"jsonrpc":"2.0","id":"gw-1"}`),
     ];
     for (const text of cases) assert.equal(framedResult(text, 'gw-1'), undefined, text);
   });
