@@ -240,22 +240,16 @@ export function mcpEndpoint(options: McpEndpointOptions): (req: IncomingMessage,
       // answered the moment it is in, from the upstream socket's callback; the bookkeeping up
       // the layers (instance, replica pool, router) follows and is logged as usual.
       const spliced = (result: RawResult): string => `{"jsonrpc":"2.0","id":${JSON.stringify(single.id)},"result":${result.json}}`;
-      let sent: RawResult | undefined;
       const onPassthrough = (result: RawResult): void => {
-        if (res.destroyed || res.headersSent) return;
-        sent = result;
-        sendJson(res, reqId, 200, spliced(result));
+        if (!res.destroyed && !res.headersSent) sendJson(res, reqId, 200, spliced(result));
       };
       let answer: string | undefined;
       let raw: RawResult | undefined;
       try {
-        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry, signal: cancel, passthrough: true, onPassthrough });
-        if (result instanceof RawResult) {
-          raw = result;
-          if (sent !== result) answer = spliced(result);
-        } else {
-          answer = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
-        }
+        const result = await router.callTool(single.params as Record<string, unknown>, { principal, entry, signal: cancel, onPassthrough });
+        // A RawResult has been answered already, from onPassthrough.
+        if (result instanceof RawResult) raw = result;
+        else answer = JSON.stringify({ jsonrpc: '2.0', id: single.id, result });
       } catch (error) {
         entry.status = 'error';
         const code = error instanceof McpError ? error.code : -32603;

@@ -48,11 +48,10 @@ export interface CallContext {
   /** An AbortSignal, or the fast path's cheaper Cancel. */
   signal?: CancelSource | undefined;
   relay?: Relay | undefined;
-  /** A tools/call result may come back unparsed (a RawResult), for the lean call path. */
-  passthrough?: boolean | undefined;
   /**
-   * With `passthrough`: hears a result that will pass on as it came the moment it is in,
-   * before callTool resolves (with the same RawResult), so the answer can leave at once.
+   * Given (the lean call path), a tools/call result may come back unparsed, as a RawResult:
+   * this hears one that will pass on as it came the moment it is in, before callTool resolves
+   * with it, so the answer can leave at once.
    */
   onPassthrough?: ((result: RawResult) => void) | undefined;
 }
@@ -116,11 +115,11 @@ export class McpRouter {
   }
 
   /**
-   * Calls a tool for `ctx.principal`. With `ctx.passthrough` a backend's plain answer may come
+   * Calls a tool for `ctx.principal`. With `ctx.onPassthrough` a backend's plain answer may come
    * back as its own text (a RawResult: the caller sets the entry's status once it looked
    * inside); a result that names URIs is always parsed, as they are rewritten.
    */
-  callTool(params: Params, ctx: CallContext & { passthrough: true }): Promise<CallToolResult | RawResult>;
+  callTool(params: Params, ctx: CallContext & { onPassthrough: (result: RawResult) => void }): Promise<CallToolResult | RawResult>;
   callTool(params: Params, ctx: CallContext): Promise<CallToolResult>;
   async callTool(params: Params, ctx: CallContext): Promise<CallToolResult | RawResult> {
     const name = typeof params.name === 'string' ? params.name : '';
@@ -186,7 +185,7 @@ export class McpRouter {
         }
         const entry: RequestEntry = { reqId: parent?.reqId ?? '', method: 'tools/call', principal: ctx.principal.id, sessionId: parent?.sessionId, tool };
         try {
-          return await this.callTool({ name: tool, arguments: args }, { ...ctx, entry, signal, passthrough: false, onPassthrough: undefined });
+          return await this.callTool({ name: tool, arguments: args }, { ...ctx, entry, signal, onPassthrough: undefined });
         } finally {
           log.info({ reqId: entry.reqId, sessionId: entry.sessionId, principal: entry.principal, composite: `${engine.prefix}:${name}`, step: stepId, tool, backend: entry.backend, instance: entry.instance, status: entry.status ?? 'error' }, 'composite step');
         }
@@ -277,7 +276,6 @@ export class McpRouter {
       const { result, instance } = await this.pool.request(prefix, method, upstreamParams, {
         signal: ctx.signal,
         headers: entry?.trace,
-        passthrough: ctx.passthrough,
         onPassthrough: ctx.onPassthrough,
         // Without a session to relay to (the lean call path), one shared answer for everything.
         handlers: !relay ? NO_RELAY : {

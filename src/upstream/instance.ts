@@ -62,9 +62,7 @@ export interface CallOptions {
   signal?: CancelSource | undefined;
   headers?: Record<string, string> | undefined;
   handlers?: StreamHandlers | undefined;
-  /** A JSON answer's result may come back as the backend's text (a RawResult), unparsed. */
-  passthrough?: boolean | undefined;
-  /** With `passthrough`: hears the RawResult as soon as it is in (see PostOptions). */
+  /** Given, a JSON answer's result may come back as the backend's text (a RawResult), heard here as soon as it is in (see PostOptions). */
   onPassthrough?: ((result: RawResult) => void) | undefined;
 }
 
@@ -275,7 +273,7 @@ export class InstanceConnection {
   /**
    * Sends one request (tools/call, prompts/get, resources/read, ...) and resolves with its
    * result. Throws BackendRpcError for the backend's own JSON-RPC errors, UpstreamError otherwise.
-   * Only with `passthrough` may the result be a RawResult.
+   * Only with `onPassthrough` may the result be a RawResult.
    */
   async request(method: string, params: Record<string, unknown>, options: CallOptions = {}): Promise<Record<string, unknown> | RawResult> {
     const client = this.client;
@@ -294,7 +292,7 @@ export class InstanceConnection {
       try {
         // The deadline is undici's: until the answer's headers, then between stream chunks, so
         // progress (and any other activity on the stream) restarts it. No timer of our own.
-        answer = await postJsonRpc(raw, message, { signal: options.signal, onAbort: cancel, timeoutMs: this.options.timeoutMs, headers: options.headers, handlers: options.handlers, passthrough: options.passthrough, onPassthrough: options.onPassthrough });
+        answer = await postJsonRpc(raw, message, { signal: options.signal, onAbort: cancel, timeoutMs: this.options.timeoutMs, headers: options.headers, handlers: options.handlers, onPassthrough: options.onPassthrough });
       } catch (error) {
         if (isTimeout(error)) {
           cancel();

@@ -30,7 +30,7 @@ interface BackendState {
 }
 
 export interface RoutedResult {
-  /** A RawResult only when the call asked for `passthrough`. */
+  /** A RawResult only when the call gave `onPassthrough`. */
   result: Record<string, unknown> | RawResult;
   instance: string;
 }

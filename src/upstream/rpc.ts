@@ -22,7 +22,7 @@ export interface RawResponse {
   status: number;
   /** The JSON-RPC response that answers the request (undefined too when `result` has it). */
   response: JSONRPCMessage | undefined;
-  /** With `passthrough`: the result of a JSON answer, as the backend wrote it. */
+  /** With `onPassthrough`: the result of a JSON answer, as the backend wrote it. */
   result?: RawResult | undefined;
 }
 
@@ -136,12 +136,11 @@ export interface PostOptions {
   timeoutMs?: number | undefined;
   headers?: Record<string, string> | undefined;
   handlers?: StreamHandlers | undefined;
-  /** Pass a JSON answer's result on unparsed (RawResponse.result) when it is framed as expected. */
-  passthrough?: boolean | undefined;
   /**
-   * Hears such a result the moment its last byte is in, before the returned promise settles
-   * (which takes a few promise hops and undici's own bookkeeping): the lean call path answers
-   * its client from here.
+   * Given, a JSON answer's result framed as expected stays unparsed (RawResponse.result), and
+   * this hears it the moment its last byte is in, before the returned promise settles (which
+   * takes a few promise hops and undici's own bookkeeping): the lean call path answers its
+   * client from here.
    */
   onPassthrough?: ((result: RawResult) => void) | undefined;
 }
@@ -159,7 +158,7 @@ type Outcome = RawResponse & { stream: boolean };
 
 /**
  * One exchange whose answer to request `id` may be JSON or an SSE stream; resolves as soon as
- * the answer is in. With `passthrough`, a JSON result framed as expected stays text. A stream
+ * the answer is in. With `onPassthrough`, a JSON result framed as expected stays text. A stream
  * that ends unanswered resolves with `unanswered(...)` when given (the resumption below).
  */
 function ask(
@@ -168,7 +167,6 @@ function ask(
   id: unknown,
   handlers: StreamHandlers | undefined,
   cursor: StreamCursor,
-  passthrough = false,
   unanswered?: (status: number) => Promise<Outcome>,
   onPassthrough?: (result: RawResult) => void,
 ): Promise<Outcome> {
@@ -194,12 +192,12 @@ function ask(
         // Parsed here, as the body ends: the caller resumes once, with the message.
         end: () => {
           const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-          const raw = passthrough && status < 300 && typeof id === 'string' ? framedResult(text, id) : undefined;
-          if (raw !== undefined) {
+          const raw = onPassthrough && status < 300 && typeof id === 'string' ? framedResult(text, id) : undefined;
+          if (raw !== undefined && onPassthrough) {
             const result = new RawResult(raw);
             resolve({ status, stream: false, response: undefined, result });
             try {
-              onPassthrough?.(result);
+              onPassthrough(result);
             } catch {
               // The caller's business: the promise already carries the result to it.
             }
@@ -226,7 +224,7 @@ export function postJsonRpc(session: RawSession, message: JSONRPCMessage, option
   const id = (message as { id?: unknown }).id;
   const cursor: StreamCursor = { lastEventId: undefined, retryMs: undefined };
   const init: Exchange = { method: 'POST', headers: postHeaders(session, options.headers), body: JSON.stringify(message), signal, onAbort, timeoutMs };
-  return ask(session, init, id, handlers, cursor, options.passthrough, (status) => resume(session, id, status, handlers, cursor, options), options.onPassthrough);
+  return ask(session, init, id, handlers, cursor, (status) => resume(session, id, status, handlers, cursor, options), options.onPassthrough);
 }
 
 /**
